@@ -1,0 +1,152 @@
+"""Extraction: raw HTML or text -> title, main text, metadata and structural segments.
+
+HTML goes through ``trafilatura.bare_extraction`` once; its body tree gives the structure
+(headings, paragraphs, list items, quotes), so nothing is parsed twice.  Plain text is split on
+its line structure.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from ingest.loaders import parse_datetime
+from ingest.records import Article, Segment
+from ingest.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_BLOCK_TAGS = {"head": "heading", "p": "paragraph", "item": "list_item", "quote": "quote",
+               "list": "list", "cell": "paragraph", "row": "list", "table": "list", "code": "paragraph"}
+MAX_TITLE_CHARS = 300
+
+
+class ExtractionError(ValueError):
+    """The document has no extractable article (reason in ``reason``)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def decode_html(data: bytes, declared: str | None = None) -> str:
+    """Decode an HTML body: BOM, then the declared (header) charset, then the meta tag, then detection."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", "replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace")
+    candidates = []
+    if declared:
+        candidates.append(declared)
+    match = _META_CHARSET.search(data[:4096])
+    if match:
+        candidates.append(match.group(1).decode("ascii", "ignore"))
+    for name in candidates:
+        name = {"gb2312": "gb18030", "gbk": "gb18030", "iso-8859-1": "cp1252", "latin-1": "cp1252"}.get(
+            name.lower(), name)
+        try:
+            return data.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:200_000]).best()
+        if best is not None and best.encoding:
+            return data.decode(best.encoding, "replace")
+        return data.decode("utf-8", "replace")
+
+
+def extract(article: Article, settings: Settings) -> Article:
+    """Fill title, text, metadata and segments; raises ExtractionError when there is no article."""
+    if article.content_type == "html" and article.html is not None:
+        _extract_html(article)
+    else:
+        _extract_text(article)
+    article.html = None  # the payload is consumed: do not carry it further
+    article.raw_text = None
+    if len(article.text.strip()) < settings.min_text_chars and not article.title:
+        raise ExtractionError("no_text", "no main text found")
+    return article
+
+
+def _extract_html(article: Article) -> None:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        article.html,
+        url=article.url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        deduplicate=False,
+    )
+    if doc is None or getattr(doc, "body", None) is None:
+        raise ExtractionError("no_text", "trafilatura found no main text")
+    blocks = list(_blocks(doc.body))
+    if not blocks and doc.text:
+        blocks = [("paragraph", line) for line in _lines(doc.text)]
+    if not blocks:
+        raise ExtractionError("no_text", "trafilatura found no main text")
+    article.title = article.title or _clean(doc.title)
+    article.url = article.url or _clean(doc.url)
+    article.site_name = article.site_name or _clean(doc.sitename)
+    if not article.authors and doc.author:
+        article.authors = [a.strip() for a in re.split(r";|\|", doc.author) if a.strip()]
+    if article.published_at is None and doc.date:
+        article.published_at = parse_datetime(doc.date)
+    _set_segments(article, blocks)
+
+
+def _blocks(body):
+    """Yield (kind, text) for the block elements of trafilatura's output tree, in order."""
+    for element in body:
+        kind = _BLOCK_TAGS.get(element.tag, "paragraph")
+        if element.tag in ("list", "row", "table"):
+            yield from _blocks(element)
+            continue
+        text = _clean(" ".join(element.itertext()))
+        if text:
+            yield kind, text
+
+
+def _extract_text(article: Article) -> None:
+    lines = list(_lines(article.raw_text or ""))
+    if not lines:
+        raise ExtractionError("no_text", "the text is empty")
+    blocks = []
+    if article.title is None and len(lines) > 1 and len(lines[0]) <= MAX_TITLE_CHARS:
+        article.title = lines.pop(0)
+    for line in lines:
+        kind = "heading" if line.startswith("#") else "list_item" if line[:2] in ("- ", "* ", "• ") else "paragraph"
+        blocks.append((kind, line.lstrip("#").strip() if kind == "heading" else line))
+    _set_segments(article, blocks)
+
+
+def _set_segments(article: Article, blocks: list[tuple[str, str]]) -> None:
+    segments = []
+    if article.title:
+        segments.append(Segment(index=0, text=article.title, kind="title"))
+    for kind, text in blocks:
+        segments.append(Segment(index=len(segments), text=text, kind=kind))
+    article.segments = segments
+    article.text = "\n".join(text for _, text in blocks)
+
+
+def _lines(text: str):
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = _clean(line)
+        if line:
+            yield line
+
+
+_WS = re.compile(r"\s+")
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = _WS.sub(" ", value.replace("\x00", "")).strip()
+    return value or None

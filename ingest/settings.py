@@ -1,0 +1,105 @@
+"""The one configuration object of a run.
+
+Built once at the edge (the CLI or a Prefect flow's parameters) and passed down.  Nothing in
+``ingest/`` reads environment variables: the edge resolves them into fields here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+LANGUAGE_BACKENDS = ("lingua", "langdetect")
+TASK_RUNNERS = ("local", "threads", "dask")
+COMPUTE_TYPES = ("int8", "int8_float32", "float32", "float16", "default")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the pipeline cannot work with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where output goes: a local directory or an fsspec URL
+    out: str = "out"
+    # local directory for state (fetch state, dedup index); default: <out>/_state when out is local
+    state_dir: str | None = None
+
+    # stages
+    translate: bool = True
+    target_language: str = "en"
+    offline: bool = False
+
+    # language identification
+    language_backend: str = "lingua"
+    language_max_chars: int = 1000  # characters sampled per segment
+    min_segment_chars: int = 2
+
+    # translation
+    argos_packages_dir: str | None = None  # None: argos' own default (~/.local/share/argos-translate/packages)
+    compute_type: str = "int8"
+    translation_batch_size: int = 32
+    translation_cache: bool = True
+
+    # extraction limits (per document)
+    max_document_bytes: int = 10_000_000
+    extraction_timeout_s: float = 30.0
+    min_text_chars: int = 1
+
+    # dedup
+    near_duplicate_threshold: float = 0.7
+    story_threshold: float = 0.35
+    story_window_days: float = 7.0
+
+    # fetching
+    user_agent: str = "news-ingest/0.1 (+https://example.org/news-ingest)"
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 15.0
+    max_retries: int = 3
+    backoff_s: float = 0.5
+    max_redirects: int = 5
+    max_body_bytes: int = 10_000_000
+    respect_robots: bool = True
+    per_host_concurrency: int = 2
+    per_host_rate: float = 2.0  # requests per second per host
+    allow_private_addresses: bool = False
+    sources_file: str | None = None
+
+    # execution
+    batch_size: int = 64
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    task_runner: str = "local"
+    dask_address: str | None = None
+    row_group_size: int = 50_000
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.language_backend not in LANGUAGE_BACKENDS:
+            raise SettingsError(
+                f"language_backend must be one of {', '.join(LANGUAGE_BACKENDS)}, got {self.language_backend!r}"
+            )
+        if self.task_runner not in TASK_RUNNERS:
+            raise SettingsError(f"task_runner must be one of {', '.join(TASK_RUNNERS)}, got {self.task_runner!r}")
+        if self.compute_type not in COMPUTE_TYPES:
+            raise SettingsError(f"compute_type must be one of {', '.join(COMPUTE_TYPES)}, got {self.compute_type!r}")
+        if not (isinstance(self.target_language, str) and 2 <= len(self.target_language) <= 3):
+            raise SettingsError(f"target_language must be an ISO 639-1 code such as 'en', got {self.target_language!r}")
+        for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "Settings":
+        """Build from a mapping, rejecting unknown keys with a readable message."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+        return cls(**{k: v for k, v in values.items() if v is not None or k in ("state_dir",)})
