@@ -96,3 +96,14 @@ class Reject:
 def stable_id(value: str) -> str:
     """A short stable identifier: the same input gives the same id on every run and machine."""
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclass
+class StateUpdate:
+    """A change to persistent state (fetch state: a feed's ETag, a URL done), applied by the
+    pipeline only after the articles of the run are safely written, so a crash never records
+    as done something that was not written."""
+
+    kind: str  # e.g. "feed" (key: feed URL, value: etag/last_modified) or "url" (key: canonical URL)
+    key: str
+    value: dict[str, Any] = field(default_factory=dict)
