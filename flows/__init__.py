@@ -1,0 +1,10 @@
+"""Prefect flows and the CLI: the edge where settings are built and the library is wired."""
+import os
+
+# Route the library's log records into Prefect's run logs (must be set before Prefect configures
+# logging; the edge is allowed to touch the environment, ingest/ is not).
+_extra = os.environ.get("PREFECT_LOGGING_EXTRA_LOGGERS", "")
+if "ingest" not in _extra.split(","):
+    os.environ["PREFECT_LOGGING_EXTRA_LOGGERS"] = ",".join(x for x in (_extra, "ingest") if x)
+# No telemetry: the product runs where the network is closed, and says nothing about its users.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -82,6 +82,8 @@ def _extract_html(article: Article) -> None:
         include_comments=False,
         include_tables=True,
         deduplicate=False,
+        date_extraction_params={"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True,
+                                "extensive_search": True},
     )
     if doc is None or getattr(doc, "body", None) is None:
         raise ExtractionError("no_text", "trafilatura found no main text")
@@ -118,7 +120,7 @@ def _extract_text(article: Article) -> None:
         raise ExtractionError("no_text", "the text is empty")
     blocks = []
     if article.title is None and len(lines) > 1 and len(lines[0]) <= MAX_TITLE_CHARS:
-        article.title = lines.pop(0)
+        article.title = lines.pop(0).lstrip("#").strip() or None
     for line in lines:
         kind = "heading" if line.startswith("#") else "list_item" if line[:2] in ("- ", "* ", "• ") else "paragraph"
         blocks.append((kind, line.lstrip("#").strip() if kind == "heading" else line))
@@ -129,6 +131,8 @@ def _set_segments(article: Article, blocks: list[tuple[str, str]]) -> None:
     segments = []
     if article.title:
         segments.append(Segment(index=0, text=article.title, kind="title"))
+    # the page repeats its title as one of its first headings: keep it once, as the title
+    blocks = [b for i, b in enumerate(blocks) if not (b[0] == "heading" and b[1] == article.title and i <= 1)]
     for kind, text in blocks:
         segments.append(Segment(index=len(segments), text=text, kind=kind))
     article.segments = segments

@@ -1,0 +1,307 @@
+"""The pipeline: load -> extract -> language -> translate -> (stage) -> dedup -> write.
+
+Work is cut into batches of work items.  ``process_batch`` does the per-document work of one
+batch (CPU-bound; runs in any process: a pool worker, a Prefect task, a Dask worker) and stages
+its rows as Parquet under ``<out>/_staging/<run_id>/``; it returns only small facts (paths,
+counts), never article payloads.  ``Pipeline.commit`` then takes staged batches in order in the
+driving process, assigns stories against the persistent index, drops rows already in the output
+(idempotent reruns) and writes the final files atomically.  State (fetch state, dedup index) is
+committed only after the rows are written, so a crash loses nothing and duplicates nothing.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Iterator
+
+import pyarrow as pa
+
+from ingest import extract as extract_mod
+from ingest import language as language_mod
+from ingest.loaders import WorkItem, load, plan
+from ingest.records import Article, Reject, StateUpdate
+from ingest.settings import Settings
+from ingest.storage import Storage
+from ingest.summary import Summary
+from ingest.writer import articles_to_table, rejects_to_table, table_to_dedup_articles, with_story_columns
+
+logger = logging.getLogger(__name__)
+
+ARTICLES_DIR = "articles"
+REJECTS_DIR = "rejects"
+STAGING_DIR = "_staging"
+
+
+@dataclass
+class Batch:
+    number: int
+    items: list[WorkItem]
+
+
+@dataclass
+class BatchResult:
+    number: int
+    articles_path: str | None = None
+    rejects_path: str | None = None
+    counts: Counter = field(default_factory=Counter)
+    state_updates: list[StateUpdate] = field(default_factory=list)
+    missing_pairs: Counter = field(default_factory=Counter)
+    items: int = 0
+    seconds: float = 0.0
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+# --- per-batch work (runs anywhere) -------------------------------------------------------------
+
+def _guarded(stage: str, fn: Callable[[Article], Article], records: Iterable[Article],
+             rejects: list[Reject]) -> Iterator[Article]:
+    """Apply ``fn`` to each record; a failure turns that record into a Reject, never stops the batch."""
+    for article in records:
+        try:
+            yield fn(article)
+        except extract_mod.ExtractionError as exc:
+            rejects.append(Reject(article.source_uri, stage, exc.reason, str(exc), url=article.url))
+        except Exception as exc:  # noqa: BLE001 - per-record failure is caught at the step boundary
+            logger.warning("%s failed for %s: %s", stage, article.source_uri, exc)
+            rejects.append(Reject(article.source_uri, stage, f"{stage}_error",
+                                  f"{type(exc).__name__}: {exc}"[:500], url=article.url))
+
+
+def _load_step(items: Iterable[WorkItem], settings: Settings, rejects: list[Reject],
+               updates: list[StateUpdate]) -> Iterator[Article]:
+    for item in items:
+        for record in load(item, settings):
+            if isinstance(record, Reject):
+                rejects.append(record)
+            elif isinstance(record, StateUpdate):
+                updates.append(record)
+            else:
+                yield record
+
+
+def _finalise(article: Article) -> Article:
+    article.assign_id()
+    return article
+
+
+_translators: dict = {}
+
+
+def _translate_step(articles: list[Article], settings: Settings, missing: Counter) -> None:
+    """Translate a whole batch at once; a failure marks the records ``failed``, never loses them."""
+    from ingest.translate import Translator
+
+    translator = _translators.get(settings)
+    if translator is None:
+        translator = _translators[settings] = Translator(settings)  # models load once per process
+    try:
+        translator.translate(articles)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("batch translation failed (%s); retrying record by record", exc)
+        for article in articles:
+            try:
+                translator.translate([article])
+            except Exception as exc2:  # noqa: BLE001
+                logger.warning("translation failed for %s: %s", article.source_uri, exc2)
+                article.translation_status = "failed"
+    missing.update(translator.missing_pairs)
+    translator.missing_pairs.clear()
+
+
+def process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult:
+    """Load, extract, identify languages and translate one batch; stage the rows as Parquet."""
+    started = time.perf_counter()
+    result = BatchResult(number=batch.number, items=len(batch.items))
+    rejects: list[Reject] = []
+    records: Iterator[Article] = _load_step(batch.items, settings, rejects, result.state_updates)
+    records = _guarded("extract", lambda a: extract_mod.extract(a, settings), records, rejects)
+    records = _guarded("language", lambda a: language_mod.annotate(a, settings), records, rejects)
+    records = _guarded("finalise", _finalise, records, rejects)
+    articles = list(records)
+    _translate_step(articles, settings, result.missing_pairs)
+
+    now = datetime.now(timezone.utc)
+    storage = Storage(settings.out)
+    if articles:
+        table = articles_to_table(articles, run_id=run_id, ingested_at=now, target_language=settings.target_language)
+        result.articles_path = storage.write_table(
+            table, f"{STAGING_DIR}/{run_id}/articles-{batch.number:06d}.parquet", settings.row_group_size)
+    if rejects:
+        table = rejects_to_table(rejects, run_id=run_id, rejected_at=now)
+        result.rejects_path = storage.write_table(
+            table, f"{STAGING_DIR}/{run_id}/rejects-{batch.number:06d}.parquet", settings.row_group_size)
+    result.counts["inputs"] = len(articles) + len(rejects)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# --- driving a run ------------------------------------------------------------------------------
+
+class Pipeline:
+    """One run over one output location.  Use ``run_pipeline`` unless you orchestrate yourself."""
+
+    def __init__(self, settings: Settings, run_id: str | None = None) -> None:
+        self.run_id = run_id or new_run_id()
+        self.storage = Storage(settings.out)
+        self.settings = settings.replace(state_dir=resolve_state_dir(settings))
+        self.summary = Summary(run_id=self.run_id, output=self.storage.uri())
+        self._existing_articles: set[str] = set()
+        self._existing_rejects: set[str] = set()
+        self._updates: list[StateUpdate] = []
+        self._index = None
+        self._lock = None
+        self._date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+
+    def start(self) -> None:
+        from ingest.dedup import StoryIndex
+        from ingest.state import RunLock
+
+        self.storage.check_writable()
+        self._lock = RunLock(self.settings.state_dir)
+        self._lock.acquire()
+        # we hold the lock: staging left by a run that crashed is stale (its inputs are redone)
+        self.storage.remove(STAGING_DIR, recursive=True)
+        self._existing_articles = self.storage.read_column_values(ARTICLES_DIR, "article_id")
+        self._existing_rejects = self.storage.read_column_values(REJECTS_DIR, "reject_id")
+        self._index = StoryIndex(self.settings.state_dir, self.settings)
+        logger.info("run %s: writing to %s (%d articles already there)", self.run_id, self.summary.output,
+                    len(self._existing_articles))
+
+    def batches(self, sources: Iterable[str]) -> Iterator[Batch]:
+        items = plan(sources, self.settings)
+        for number in itertools.count(1):
+            chunk = list(itertools.islice(items, self.settings.batch_size))
+            if not chunk:
+                return
+            self.summary.planned_items += len(chunk)
+            yield Batch(number, chunk)
+
+    def commit(self, result: BatchResult) -> None:
+        """Take one processed batch (in batch order): stories, idempotency, final atomic write."""
+        self.summary.count_batch(result)
+        self._updates.extend(result.state_updates)
+        if result.articles_path:
+            table = self.storage.read_table(result.articles_path)
+            articles = table_to_dedup_articles(table)
+            self._index.assign(articles)  # also for rows already written: keeps the index whole
+            table = with_story_columns(table, articles)
+            keep = []
+            for i, article_id in enumerate(table.column("article_id").to_pylist()):
+                if article_id in self._existing_articles:
+                    self.summary.articles_existing += 1
+                else:
+                    self._existing_articles.add(article_id)
+                    keep.append(i)
+            table = table.take(pa.array(keep, type=pa.int64()))
+            if table.num_rows:
+                self.storage.write_table(
+                    table, f"{ARTICLES_DIR}/ingest_date={self._date}/part-{self.run_id}-{result.number:06d}.parquet",
+                    self.settings.row_group_size)
+                self.summary.count_articles(table)
+        if result.rejects_path:
+            table = self.storage.read_table(result.rejects_path)
+            keep = []
+            for i, reject_id in enumerate(table.column("reject_id").to_pylist()):
+                if reject_id in self._existing_rejects:
+                    self.summary.rejects_existing += 1
+                else:
+                    self._existing_rejects.add(reject_id)
+                    keep.append(i)
+            table = table.take(pa.array(keep, type=pa.int64()))
+            if table.num_rows:
+                self.storage.write_table(
+                    table, f"{REJECTS_DIR}/ingest_date={self._date}/part-{self.run_id}-{result.number:06d}.parquet",
+                    self.settings.row_group_size)
+            self.summary.count_rejects(self.storage.read_table(result.rejects_path, ["stage", "reason"]))
+
+    def finish(self) -> Summary:
+        """Persist state (after all rows are written) and clean the staging area."""
+        try:
+            self._index.commit()
+            if self._updates:
+                from ingest.state import apply_state_updates
+
+                apply_state_updates(self.settings.state_dir, self._updates)
+            self.storage.remove(f"{STAGING_DIR}/{self.run_id}", recursive=True)
+        finally:
+            self.close()
+        self.summary.finished()
+        return self.summary
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+def resolve_state_dir(settings: Settings) -> str:
+    """Where persistent state lives: the setting, else ``<out>/_state`` for a local output."""
+    if settings.state_dir:
+        return settings.state_dir
+    storage = Storage(settings.out)
+    if storage.local:
+        return storage.path("_state")
+    import hashlib
+    from pathlib import Path
+
+    key = hashlib.sha256(settings.out.encode()).hexdigest()[:16]
+    return str(Path("~/.cache/news-ingest/state").expanduser() / key)
+
+
+Submit = Callable[[Batch, Settings, str], "Future[BatchResult]"]
+
+
+def run_pipeline(sources: Iterable[str], settings: Settings, *, submit: Submit | None = None,
+                 commit: Callable[[Pipeline, BatchResult], None] | None = None,
+                 progress: Callable[[Summary], None] | None = None,
+                 run_id: str | None = None) -> Summary:
+    """Run the whole pipeline.  ``submit`` runs a batch somewhere and returns a future (default: a
+    process pool of ``settings.workers``, or inline for one worker); batches are committed in
+    order with a bounded number in flight, so memory does not grow with the corpus."""
+    pipeline = Pipeline(settings, run_id=run_id)
+    pipeline.start()
+    executor: Executor | None = None
+    try:
+        if submit is None:
+            submit, executor = _default_submit(pipeline.settings)
+        do_commit = commit or (lambda p, r: p.commit(r))
+        window = max(2, 2 * pipeline.settings.workers)
+        in_flight: list[Future] = []
+        for batch in pipeline.batches(sources):
+            in_flight.append(submit(batch, pipeline.settings, pipeline.run_id))
+            while len(in_flight) >= window:
+                do_commit(pipeline, in_flight.pop(0).result())
+                if progress:
+                    progress(pipeline.summary)
+        while in_flight:
+            do_commit(pipeline, in_flight.pop(0).result())
+            if progress:
+                progress(pipeline.summary)
+        return pipeline.finish()
+    finally:
+        pipeline.close()
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+
+
+def _default_submit(settings: Settings) -> tuple[Submit, Executor | None]:
+    if settings.workers <= 1:
+        def inline(batch: Batch, settings: Settings, run_id: str) -> Future:
+            future: Future = Future()
+            future.set_result(process_batch(batch, settings, run_id))
+            return future
+        return inline, None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    executor = ProcessPoolExecutor(settings.workers, mp_context=multiprocessing.get_context("spawn"))
+    return (lambda batch, settings, run_id: executor.submit(process_batch, batch, settings, run_id)), executor
