@@ -231,7 +231,7 @@ class Pipeline:
                 from ingest.state import apply_state_updates
 
                 apply_state_updates(self.settings.state_dir, self._updates)
-            self.storage.remove(f"{STAGING_DIR}/{self.run_id}", recursive=True)
+            self.storage.remove(STAGING_DIR, recursive=True)  # we hold the lock: all staging is ours
         finally:
             self.close()
         self.summary.finished()

@@ -2,9 +2,16 @@
 cleanly when it is absent (a fresh clone has none)."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Isolate Prefect from the user's ~/.prefect (its SQLite database, settings) for the whole session,
+# including CLI subprocesses that inherit the environment.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="news-ingest-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -23,3 +30,13 @@ def seeds_dir(shared_dir: Path) -> Path:
     if not seeds.is_dir():
         pytest.skip("../shared/seeds is absent")
     return seeds
+
+
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None):
+    """Run ``python -m ingest ARGS`` in a subprocess; returns the CompletedProcess."""
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "ingest", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=full_env)

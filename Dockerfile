@@ -1,0 +1,33 @@
+# news-ingest: slim image with CPU-only torch, the project, and optionally baked-in argos models.
+#   docker build -t news-ingest .
+#   docker build -t news-ingest --build-arg ARGOS_MODELS="hi:en de:en" .      # needs network at build
+#   docker run --rm -v "$PWD/out:/out" news-ingest run /app/examples --out /out/demo
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    ARGOS_PACKAGES_DIR=/opt/argos-packages \
+    PREFECT_HOME=/tmp/prefect \
+    PREFECT_SERVER_ANALYTICS_ENABLED=false
+
+ARG TORCH_VERSION=2.13.0
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# space-separated source:target pairs of argos models to install at build time, e.g. "hi:en de:en"
+ARG ARGOS_MODELS=""
+
+WORKDIR /app
+# CPU torch first, or argostranslate -> stanza pulls a multi-GB CUDA build
+RUN pip install "torch==${TORCH_VERSION}" --extra-index-url "${TORCH_INDEX_URL}"
+COPY pyproject.toml README.md ./
+COPY ingest ingest
+COPY flows flows
+COPY schemas schemas
+COPY examples examples
+RUN pip install . && mkdir -p "$ARGOS_PACKAGES_DIR"
+RUN for pair in $ARGOS_MODELS; do \
+      news-ingest models install "${pair%%:*}" "${pair##*:}" || exit 1; \
+    done
+
+ENTRYPOINT ["news-ingest"]
+CMD ["--help"]
