@@ -29,8 +29,10 @@ fi
 "$PY" -m pip install -q --upgrade pip
 if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('$TORCH_VERSION') else 1)" 2>/dev/null; then
   echo "bootstrap: installing CPU torch $TORCH_VERSION first"
-  "$PY" -m pip install -q "torch==$TORCH_VERSION" --extra-index-url "$TORCH_INDEX_URL"
+  # a local wheel (pip's find-links) first: no index round-trips; else the PyTorch CPU index
+  "$PY" -m pip install -q "torch==$TORCH_VERSION+cpu" 2>/dev/null \
+    || "$PY" -m pip install -q "torch==$TORCH_VERSION+cpu" --extra-index-url "$TORCH_INDEX_URL"
 fi
 echo "bootstrap: installing news-ingest and its dependencies"
-"$PY" -m pip install -q -e ".[dev]"
+"$PY" -m pip install -q -e ".[dev]" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 echo "$want" > "$stamp"
