@@ -18,11 +18,14 @@ MAX_SENTENCE_CHARS = 800
 _END = re.compile(r"([.!?…]+|[।॥]+|[。！？]+)([\"'”’»)\]」』]*)(\s*)")
 _NO_SPACE_NEEDED = set("।॥。！？")
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.)*[^\W\d_]$")
-ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof st jr sr mt ft vs etc inc ltd co corp no nos nr gen gov sen rep col capt lt
-    sgt maj rev hon pres jan feb mar apr jun jul aug sep sept oct nov dec approx dept est fig
-    e.g i.e cf al ca z.b bzw usw ggf vgl sog hr fr dipl ing sra srta dra av pág núm""".split()
-)
+ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "mt", "ft", "vs", "etc", "inc", "ltd", "co",
+    "corp", "nos", "nr", "gen", "gov", "sen", "rep", "col", "capt", "lt", "sgt", "maj",
+    "rev", "hon", "pres", "jan", "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+    "nov", "dec", "approx", "dept", "fig", "e.g", "i.e", "cf", "al", "ca", "z.b", "bzw",
+    "usw", "ggf", "vgl", "sog", "hr", "fr", "dipl", "sra", "srta", "dra", "av", "pág",
+    "núm"
+})
 
 
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:

@@ -32,9 +32,10 @@ import hashlib
 import logging
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ingest import argos_models
 from ingest import translation_cache as tcache
@@ -49,7 +50,7 @@ BEAM_SIZE = 4  # argostranslate's default (ARGOS_BEAM_SIZE)
 LENGTH_PENALTY = 0.2  # as argostranslate
 DEVICE = "cpu"
 
-_models: dict[tuple[str, str, str], "_Model"] = {}
+_models: dict[tuple[str, str, str], _Model] = {}
 _models_lock = threading.Lock()
 
 
@@ -279,7 +280,7 @@ class Translator:
             todo = still
         try:
             model = load_model(pkg, self.settings.compute_type)  # needed to decode cache hits too
-        except Exception as exc:  # a corrupt or incompatible package must not stop the run
+        except Exception as exc:  # noqa: BLE001  (a corrupt or incompatible package must not stop the run)
             error = f"cannot load {pkg.label}: {type(exc).__name__}: {exc}"[:300]
             logger.warning("%s", error)
             self._count(Counter(sentences_failed=len(sentences)))
@@ -306,7 +307,7 @@ class Translator:
         for sentence in sentences:
             try:
                 encoded.append((sentence, model.tokenizer.encode(sentence)))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  (one bad input never kills a run)
                 error = f"{pkg.label} could not tokenize a sentence: {type(exc).__name__}: {exc}"[:300]
                 logger.warning("%s", error)
         encoded.sort(key=lambda item: len(item[1]))
@@ -315,13 +316,13 @@ class Translator:
             chunk = encoded[start:start + batch_size]
             try:
                 hypotheses = self._translate_batch(model, [tokens for _, tokens in chunk])
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  (one bad input never kills a run)
                 logger.warning("%s: batch of %d failed (%s); retrying one by one", pkg.label, len(chunk), exc)
                 hypotheses = []
                 for sentence, tokens in chunk:
                     try:
                         hypotheses.append(self._translate_batch(model, [tokens])[0])
-                    except Exception as exc2:
+                    except Exception as exc2:  # noqa: BLE001
                         error = f"{pkg.label} failed: {type(exc2).__name__}: {exc2}"[:300]
                         logger.warning("%s (sentence of %d chars)", error, len(sentence))
                         hypotheses.append(None)
@@ -404,8 +405,7 @@ def _decode(model: _Model, tokens: list[str]) -> str:
     value = model.tokenizer.decode(tokens)
     if model.prefix and value.startswith(model.prefix):
         value = value[len(model.prefix):]
-    if value.startswith(" "):
-        value = value[1:]
+    value = value.removeprefix(" ")
     return value
 
 

@@ -14,9 +14,9 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
-from typing import Iterable
 
 logger = logging.getLogger(__name__)
 
