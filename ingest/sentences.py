@@ -15,7 +15,7 @@ import re
 
 MAX_SENTENCE_CHARS = 800
 
-_END = re.compile(r"([.!?…]+|[।॥]+|[。！？]+)([\"'”’»)\]」』]*)(\s*)")
+_END = re.compile(r"([.!?…]+|[।॥]+|[。！？]+)([\"'”“’‘»«›‹)\]」』]*)(\s*)")
 _NO_SPACE_NEEDED = set("।॥。！？")
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.)*[^\W\d_]$")
 ABBREVIATIONS = frozenset({
