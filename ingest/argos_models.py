@@ -153,18 +153,19 @@ def scan(packages_dir: str | os.PathLike) -> tuple[list[PackageInfo], list[str]]
 
 
 def _newest_first(packages: list[PackageInfo]) -> list[PackageInfo]:
-    return sorted(packages, key=lambda p: (p.from_code, p.to_code, _neg_version(p.package_version)))
+    """Sorted by pair; within a pair the newest version first."""
+    by_version = sorted(packages, key=lambda p: version_key(p.package_version), reverse=True)
+    return sorted(by_version, key=lambda p: (p.from_code, p.to_code))  # stable
 
 
-def _version_key(version: str) -> tuple:
-    parts = []
-    for piece in version.replace("-", ".").split("."):
-        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
-    return tuple(parts)
+def version_key(version: str) -> tuple:
+    """Orders package versions: PEP 440 when it parses ("1.10" > "1.9.1" > "1.9"), else 0."""
+    from packaging.version import InvalidVersion, Version
 
-
-def _neg_version(version: str) -> tuple:
-    return tuple((-a, -b, c) for a, b, c in _version_key(version))
+    try:
+        return (Version(version or "0"), version)
+    except InvalidVersion:
+        return (Version("0"), version)
 
 
 def translation_packages(packages_dir: str | os.PathLike) -> dict[tuple[str, str], PackageInfo]:
@@ -324,7 +325,7 @@ def find_in_index(index: list[dict], *, from_code: str | None = None, to_code: s
     if not matches:
         wanted = name or package_name(from_code or "?", to_code or "?")
         raise ModelsError(f"the argos package index has no package {wanted}")
-    return min(matches, key=lambda e: _neg_version(str(e.get("package_version", ""))))
+    return max(matches, key=lambda e: version_key(str(e.get("package_version", ""))))
 
 
 def install_from_index(packages_dir: str | os.PathLike, *, from_code: str | None = None,

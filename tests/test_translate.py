@@ -461,3 +461,26 @@ def test_a_failing_batch_is_retried_sentence_by_sentence(packages, pairs, monkey
     assert calls == [2, 1, 1]  # one batch, then one by one
     assert ok.translation_status == "translated" and ok.text_translated == t1
     assert bad.translation_status == "failed" and bad.text_translated is None
+
+
+def test_newest_package_version_wins(tmp_path, toy_dir):
+    root = tmp_path / "pk"
+    argos_models.install_from_path(toy_dir / "translate-es_en-toy.argosmodel", root)
+    for version in ("1.9", "1.10", "1.9.1"):
+        copy = root / f"translate-es_en-{version}"
+        shutil.copytree(root / "translate-es_en-toy", copy)
+        meta = json.loads((copy / "metadata.json").read_text())
+        meta["package_version"] = version
+        (copy / "metadata.json").write_text(json.dumps(meta))
+    assert argos_models.translation_packages(root)[("es", "en")].label == "translate-es_en@1.10"
+    index = [{"from_code": "es", "to_code": "en", "package_version": v} for v in ("1.9.1", "1.10", "1.2")]
+    assert argos_models.find_in_index(index, from_code="es", to_code="en")["package_version"] == "1.10"
+
+
+def test_article_without_segments_uses_its_own_language(packages, pairs):
+    (s1, t1), (s2, t2) = exact(pairs["de"], 2)
+    article = Article(source_uri="x", title=s1, text=f"{s1}\n{s2}", language="de")
+    Translator(settings_for(packages)).translate([article])
+    assert article.translation_status == "translated"
+    assert (article.title_translated, article.text_translated) == (t1, f"{t1}\n{t2}")
+    assert article.segments == []  # nothing invented on the record itself
