@@ -106,6 +106,7 @@ def _positive_int(value: str) -> int:
 
 def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None):
     """Build the one Settings object from arguments and the environment (the edge's job)."""
+    from flows.cli_models import resolve_packages_dir
     from ingest.settings import Settings
 
     env = os.environ if environ is None else environ
@@ -115,7 +116,7 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "translate": not args.no_translate,
         "target_language": args.target_language,
         "language_backend": args.language_backend,
-        "argos_packages_dir": args.packages_dir or env.get("ARGOS_PACKAGES_DIR") or None,
+        "argos_packages_dir": str(resolve_packages_dir(args.packages_dir, env)),
         "compute_type": args.compute_type,
         "workers": args.workers,
         "batch_size": args.batch_size,
