@@ -143,7 +143,8 @@ def _xml_entry(raw, index: int, base: str | None) -> FeedEntry:
                 break
     entry = FeedEntry(index=index, link=_absolute(link, base), title=_clean(raw.get("title")),
                       entry_id=raw.get("id"))
-    entry.published_at = _struct_time(raw.get("published_parsed") or raw.get("updated_parsed"))
+    # plain dict.get: FeedParserDict.get would map a missing published_parsed to updated_parsed with a warning
+    entry.published_at = _struct_time(dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed"))
     names = [a.get("name") for a in raw.get("authors", []) if isinstance(a, dict)]
     entry.authors = [n.strip() for n in names if n and n.strip()] or (
         [raw["author"].strip()] if isinstance(raw.get("author"), str) and raw["author"].strip() else [])

@@ -4,7 +4,8 @@ Each HTML ``response`` record with status 200 becomes an Article: ``source_uri``
 ``<path>#<1-based record index>`` (counting every record of the file), ``url`` the canonical
 WARC-Target-URI, ``fetched_at`` the WARC-Date, and the HTTP charset is honoured when decoding.
 Other records (warcinfo, request, metadata, non-HTML, non-200) are skipped and counted in one log
-line per file; a record whose body cannot be read, or a file that breaks off, becomes a Reject.
+line per file; a record whose body cannot be read or is cut short, a file that breaks off, or a
+file that is not WARC at all becomes a Reject.
 """
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def load_warc(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
                              f"{type(exc).__name__}: {exc}"[:500])
                 break
             index += 1
+            if not str(record.format).startswith("warc"):
+                yield Reject(f"{item.location}#{index}", "load", "not_warc",
+                             f"record {index} is not a WARC record (format {record.format!r})")
+                break
             result = _record(record, f"{item.location}#{index}", settings, item.hint, skipped)
             if result is not None:
                 articles += isinstance(result, Article)
@@ -72,6 +77,8 @@ def _record(record, uri: str, settings: Settings, hint: str | None, skipped: Cou
         return Reject(uri, "load", "corrupt_record", f"{type(exc).__name__}: {exc}"[:500], url=url)
     if len(body) > settings.max_body_bytes:
         return Reject(uri, "load", "too_large", f"record body exceeds {settings.max_body_bytes:,} bytes", url=url)
+    if getattr(record.raw_stream, "limit", 0) > 0:  # the file ended before the record's Content-Length
+        return Reject(uri, "load", "truncated_record", "the record is cut short (truncated file?)", url=url)
     if not body.strip():
         return Reject(uri, "load", "empty", "response record has an empty body", url=url)
     if mime is None and not body.lstrip()[:1] == b"<":

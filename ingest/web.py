@@ -64,7 +64,7 @@ def load_url(item: WorkItem, settings: Settings) -> Iterator[Record]:
         return
     kind = sniff_feed(result.content, result.content_type)
     if kind is None:
-        yield from _page_records(result, item.location, key, hint, name)
+        yield from _page_records(result, item.location, key, state, hint, name)
         return
     try:
         feed = parse_feed(result.content, item.location, content_type=result.headers.get("content-type"),
@@ -115,6 +115,8 @@ def feed_records(feed: ParsedFeed, settings: Settings, state: FetchState | None,
                 elif isinstance(record, Reject):
                     counts["rejected"] += 1
                     transient |= record.reason in TRANSIENT_REASONS
+                elif state is None:
+                    continue  # no state directory: nothing records what was fetched
                 yield record
     logger.info("%s: %d entries: %d already fetched (skipped), %d pages fetched, %d from feed content, %d rejected",
                 feed.location, len(feed.entries), counts["known"], counts["http"], counts["feed"], counts["rejected"])
@@ -173,13 +175,14 @@ def page_article(result: FetchResult, source_uri: str, *, hint: str | None = Non
     return article
 
 
-def _page_records(result: FetchResult, location: str, key: str, hint, name) -> Iterator[Record]:
+def _page_records(result: FetchResult, location: str, key: str, state: FetchState | None, hint,
+                  name) -> Iterator[Record]:
     if result.content_type in FEED_TYPES:
         yield Reject(location, "load", "not_a_feed", f"{result.content_type} document is not a feed", url=key)
         return
     page = page_article(result, location, hint=hint, source_name=name)
     yield page
-    if isinstance(page, Article):
+    if isinstance(page, Article) and state is not None:
         yield StateUpdate("url", key, {"status": "done", "origin": "http"})
         if page.url and page.url != key:
             yield StateUpdate("url", page.url, {"status": "done", "origin": "http"})
