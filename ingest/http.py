@@ -166,6 +166,8 @@ class _GuardedBackend(httpcore.SyncBackend):
 
 
 def _transport(allow_private: bool, limits: httpx.Limits) -> httpx.HTTPTransport:
+    # httpx has no public hook for the network backend: swap the pool it built for an identical one
+    # with ours (httpx is pinned <0.29; test_private_addresses_refused_by_default guards this)
     transport = httpx.HTTPTransport(trust_env=False, limits=limits)
     transport._pool.close()
     transport._pool = httpcore.ConnectionPool(  # the same pool httpx builds, with the guarded backend
@@ -372,8 +374,10 @@ class Fetcher:
             result = self._follow(f"{origin}/robots.txt", {"Accept": "text/plain"}, None, ROBOTS_MAX_BYTES,
                                   robots=False, retries=min(1, self.settings.max_retries))
         except FetchError as exc:
-            if exc.reason.startswith("http_4") or exc.reason in ("too_large", "bad_content_type"):
-                return None, ROBOTS_TTL_S  # no usable robots.txt: everything allowed
+            if exc.reason.startswith("http_4") or exc.reason in (
+                    "too_large", "bad_content_type", "bad_encoding", "redirect_loop", "too_many_redirects",
+                    "bad_redirect", "bad_scheme", "bad_url"):
+                return None, ROBOTS_TTL_S  # no usable robots.txt (RFC 9309 treats these like a 404): all allowed
             if exc.reason == "blocked_address":
                 return None, ROBOTS_FAILURE_TTL_S  # the page fetch itself will be refused
             logger.warning("robots.txt of %s unreachable: %s", origin, exc.detail)

@@ -227,3 +227,10 @@ def test_redirected_entry_records_both_urls(server, settings):
     assert articles[0].url == server.url("/stories/harbour-reopens")
     assert {u.key for u in updates if u.kind == "url"} == {server.url("/news/1"),
                                                            server.url("/stories/harbour-reopens")}
+
+
+def test_feed_served_as_html_is_recognised_by_content(server, settings):
+    site = Site(server)
+    server.route("/mislabelled", Reply(body=site.body, content_type="text/html; charset=utf-8"))
+    articles, rejects, _ = run([server.url("/mislabelled")], settings.replace(fetch_feed_articles=False))
+    assert rejects == [] and [a.title for a in articles] == [STORIES[n][0] for n in (1, 2, 3)]
