@@ -66,7 +66,13 @@ EXTRA_SUFFIXES: dict[str, tuple[str, ...]] = {}
 
 
 def plan(sources: Iterable[str], settings: Settings) -> Iterator[WorkItem]:
-    """Expand sources into work items, in a stable order.  Raises SourceError for a missing path."""
+    """Expand sources into work items, in a stable order.  Raises SourceError for a missing path.
+    The feeds of ``settings.sources_file`` come first (a SourcesError, a ValueError, if it is invalid)."""
+    if settings.sources_file:
+        from ingest.sources import load_sources
+
+        for declared in load_sources(settings.sources_file):
+            yield WorkItem("url" if declared.is_remote else "feed", declared.url, hint=declared.language)
     for source in sources:
         if "://" in source and not source.startswith("file://"):
             yield WorkItem("url", source)
@@ -305,3 +311,21 @@ def _detail(exc: BaseException) -> str:
 
 
 HANDLERS.update({"html": _load_html, "text": _load_text, "jsonl": _load_jsonl, "sniff": _load_sniff})
+
+
+def _lazy(module: str, name: str) -> Handler:
+    """A handler imported on first use (keeps feedparser, httpx and warcio out of plain file runs)."""
+
+    def handler(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(item, settings)
+
+    handler.__name__ = f"{module}.{name}"
+    return handler
+
+
+# web and archive inputs: feeds and pages over HTTP (ingest.web), local feed files, WARC files
+HANDLERS.update({"url": _lazy("ingest.web", "load_url"), "feed": _lazy("ingest.web", "load_feed_file"),
+                 "warc": _lazy("ingest.warc", "load_warc")})
+EXTRA_SUFFIXES.update({"feed": (".xml", ".rss", ".atom", ".rdf", ".json"), "warc": (".warc",)})

@@ -62,9 +62,12 @@ class Settings:
     max_body_bytes: int = 10_000_000
     respect_robots: bool = True
     per_host_concurrency: int = 2
-    per_host_rate: float = 2.0  # requests per second per host
+    per_host_rate: float = 2.0  # requests per second per host (0: no rate limit)
     allow_private_addresses: bool = False
     sources_file: str | None = None
+    fetch_deadline_s: float = 60.0  # wall-clock limit for one response (slow-drip servers)
+    fetch_feed_articles: bool = True  # fetch each feed entry's page (False: use the feed's content)
+    feed_fetch_workers: int = 4  # threads fetching one feed's article pages (per-host limits still apply)
 
     # execution
     batch_size: int = 64
@@ -88,6 +91,20 @@ class Settings:
         for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self._check_fetching()
+
+    def _check_fetching(self) -> None:
+        for name in ("max_body_bytes", "per_host_concurrency", "feed_fetch_workers"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("connect_timeout_s", "read_timeout_s", "fetch_deadline_s"):
+            if not getattr(self, name) > 0:
+                raise SettingsError(f"{name} must be a positive number of seconds, got {getattr(self, name)}")
+        for name in ("max_retries", "max_redirects", "backoff_s", "per_host_rate"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
+        if not (isinstance(self.user_agent, str) and self.user_agent.strip()):
+            raise SettingsError("user_agent must be a non-empty string")
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

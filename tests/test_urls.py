@@ -1,0 +1,45 @@
+"""URL canonicalisation decides article identity."""
+from __future__ import annotations
+
+import pytest
+
+from ingest.urls import canonicalize, is_http_url
+
+
+@pytest.mark.parametrize("url, canonical", [
+    ("HTTP://Example.COM:80/a/./b/../c?b=2&a=1#frag", "http://example.com/a/c?a=1&b=2"),
+    ("https://example.com:443", "https://example.com/"),
+    ("https://example.com:8443/x", "https://example.com:8443/x"),
+    ("https://news.example/story?utm_source=rss&utm_medium=feed&id=7&fbclid=abc&gclid=x", "https://news.example/story?id=7"),
+    ("https://news.example/story?UTM_Campaign=x&mc_cid=1&_ga=2", "https://news.example/story"),
+    ("https://news.example/a b/ä?q=ä", "https://news.example/a%20b/%C3%A4?q=%C3%A4"),
+    ("https://news.example/%7euser", "https://news.example/%7Euser"),
+    ("https://bücher.example/", "https://xn--bcher-kva.example/"),
+    ("http://[::1]:8080/x", "http://[::1]:8080/x"),
+    ("https://example.com./path", "https://example.com/path"),
+])
+def test_canonical_forms(url, canonical):
+    assert canonicalize(url) == canonical
+
+
+def test_same_article_different_links_are_one_identity():
+    links = ["https://News.example/2026/06/harbour?utm_source=twitter",
+             "https://news.example:443/2026/06/harbour#comments",
+             "https://news.example/2026/06/harbour?fbclid=IwAR0"]
+    assert len({canonicalize(u) for u in links}) == 1
+
+
+def test_query_order_and_values_kept():
+    assert canonicalize("https://x.example/?b=2&a=1&a=0") == "https://x.example/?a=0&a=1&b=2"
+    assert canonicalize("https://x.example/?page=2") != canonicalize("https://x.example/?page=3")
+
+
+def test_relative_urls_resolve_against_a_base():
+    assert canonicalize("../b?utm_term=x", base="https://x.example/a/c/") == "https://x.example/a/b"
+
+
+@pytest.mark.parametrize("url", ["ftp://x.example/f", "javascript:alert(1)", "mailto:a@b.c", "/relative", "https://"])
+def test_non_http_urls_refused(url):
+    assert not is_http_url(url)
+    with pytest.raises(ValueError):
+        canonicalize(url)
