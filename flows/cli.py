@@ -21,8 +21,14 @@ class CliError(Exception):
     """An error to show the user as one line."""
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Shows an option's default when it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
 
 
 RUN_EPILOG = """examples:
@@ -79,7 +85,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--compute-type", default=None, help="CTranslate2 compute type (int8, float32, ...)")
     run.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                      help="parallel worker processes (default: number of cores)")
-    run.add_argument("--batch-size", type=_positive_int, default=None, metavar="N", help="inputs per batch/task")
+    run.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                     help=f"work items per batch/task (default: {_settings_default('batch_size')})")
     run.add_argument("--task-runner", choices=["local", "threads", "dask"], default=None,
                      help="where batches run: local processes, threads, or a Dask cluster")
     run.add_argument("--dask-address", metavar="ADDR", help="existing Dask scheduler (tcp://host:8786)")
@@ -89,9 +96,24 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="allow fetching from loopback/private addresses (off: SSRF protection)")
     run.add_argument("--no-robots", action="store_true", help="do not consult robots.txt (not recommended)")
     run.add_argument("--user-agent", metavar="UA", help="User-Agent header for HTTP requests")
+    run.add_argument("--per-host-rate", type=float, metavar="R",
+                     help=f"requests per second per host, 0: no limit (default: {_settings_default('per_host_rate')})")
+    run.add_argument("--per-host-concurrency", type=_positive_int, metavar="N",
+                     help=f"parallel requests per host (default: {_settings_default('per_host_concurrency')})")
+    run.add_argument("--max-body-bytes", type=_positive_int, metavar="N",
+                     help="largest HTTP body accepted, also after decompression "
+                          f"(default: {_settings_default('max_body_bytes')})")
+    run.add_argument("--feed-content-only", action="store_true",
+                     help="use the content embedded in feed entries; do not fetch the article pages")
     run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
+
+
+def _settings_default(name: str):
+    from ingest.settings import Settings
+
+    return getattr(Settings(), name)
 
 
 def _positive_int(value: str) -> int:
@@ -126,6 +148,10 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "allow_private_addresses": args.allow_private_addresses or None,
         "respect_robots": False if args.no_robots else None,
         "user_agent": args.user_agent,
+        "per_host_rate": args.per_host_rate,
+        "per_host_concurrency": args.per_host_concurrency,
+        "max_body_bytes": args.max_body_bytes,
+        "fetch_feed_articles": False if args.feed_content_only else None,
         "sources_file": args.sources_file,
         "progress": not args.quiet,
     }

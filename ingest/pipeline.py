@@ -238,6 +238,11 @@ class Pipeline:
         return self.summary
 
     def close(self) -> None:
+        from ingest.fetch_state import close_states
+        from ingest.http import close_fetchers
+
+        close_fetchers()  # connections and state handles of this process (workers end with theirs)
+        close_states()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
