@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_run_arguments(run: argparse.ArgumentParser) -> None:
+def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True) -> None:
+    """The source, output and settings options of ``run`` (shared with ``serve``, which passes
+    ``output_options=False``: it has no terminal summary or progress bar)."""
     run.add_argument("sources", nargs="*", metavar="SOURCE",
                      help="files, directories (recursive), feed or article URLs")
     run.add_argument("--out", required=True, metavar="DIR",
@@ -89,8 +91,9 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                      help="allow fetching from loopback/private addresses (off: SSRF protection)")
     run.add_argument("--no-robots", action="store_true", help="do not consult robots.txt (not recommended)")
     run.add_argument("--user-agent", metavar="UA", help="User-Agent header for HTTP requests")
-    run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    if output_options:
+        run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+        run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
 
 
@@ -126,7 +129,7 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "respect_robots": False if args.no_robots else None,
         "user_agent": args.user_agent,
         "sources_file": args.sources_file,
-        "progress": not args.quiet,
+        "progress": not getattr(args, "quiet", False),
     }
     return Settings.from_mapping({k: v for k, v in values.items() if v is not None})
 
