@@ -44,9 +44,9 @@ def count_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"section": s, "item": i, "count": int(n)} for s, i, n in rows]
 
 
-def _md_table(header: tuple[str, str], items: dict[str, Any]) -> list[str]:
+def _md_table(header: tuple[str, str], items: dict[str, Any], empty: str = "_none_") -> list[str]:
     if not items:
-        return ["_none_", ""]
+        return [empty, ""]
     lines = [f"| {header[0]} | {header[1]} |", "|---|---:|"]
     lines += [f"| `{k}` | {v} |" for k, v in items.items()]
     return lines + [""]
@@ -57,7 +57,7 @@ def summary_markdown(summary: Summary) -> str:
     out = summary.output
     balanced = "adds up" if summary.balanced else "DOES NOT add up"
     lines = [
-        f"# news-ingest run `{summary.run_id}`",
+        f"# news-ingest run {summary.run_id}",
         "",
         f"**{d['inputs']} inputs → {d['articles']} articles "
         f"({d['articles_new']} new, {d['articles_existing']} already present) + {d['rejects']} rejects** "
@@ -73,8 +73,8 @@ def summary_markdown(summary: Summary) -> str:
         "## Translations by status", "", *_md_table(("status", "articles"), d["translation"]),
         "## Stories and duplicates", "",
         f"{d['stories']} stories among the new articles.", "",
-        *_md_table(("duplicate level", "articles"), d["duplicates"]),
-        "## Rejects by reason", "", *_md_table(("stage:reason", "inputs"), d["rejects_by_reason"]),
+        *_md_table(("duplicate level", "articles"), d["duplicates"], "_no duplicates_"),
+        "## Rejects by reason", "", *_md_table(("stage:reason", "inputs"), d["rejects_by_reason"], "_no rejects_"),
     ]
     if summary.missing_pairs:
         lines += ["## Missing translation models", "", "```", *summary.install_hints(), "```", ""]
