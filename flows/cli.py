@@ -151,8 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (SourceError, StorageError) as exc:
         raise CliError(str(exc)) from None
 
-    if not args.verbose:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if not args.verbose:  # a quiet terminal; the run's logs still reach the Prefect API (the UI) at INFO
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     if total <= settings.batch_size and settings.task_runner == "local":
         settings = settings.replace(task_runner="threads")  # one batch: worker processes cost more than they save
     from flows.ingest_flow import run_ingest

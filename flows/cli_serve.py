@@ -8,6 +8,7 @@ Sources, output and settings options are those of ``news-ingest run``.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -113,4 +114,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                       f"{parameters['out']}", **schedule)
     except KeyboardInterrupt:
         pass
+    finally:  # the runner pauses on shutdown too, but not reliably when SIGTERM ends it
+        _pause(f"{ingest_flow.name}/{args.name}")
     return EXIT_OK
+
+
+def _pause(deployment_name: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.pause_deployment(client.read_deployment_by_name(deployment_name).id)
+    except Exception as exc:  # noqa: BLE001 - stopping must not fail because the server is gone
+        print(f"news-ingest: could not pause the schedule of {deployment_name}: {exc}", file=sys.stderr)

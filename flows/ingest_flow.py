@@ -137,6 +137,3 @@ def flow_settings(settings: Settings) -> dict[str, Any]:
     changed = {k: v for k, v in settings.to_dict().items() if k != "out" and v != getattr(defaults, k)}
     changed["workers"] = settings.workers  # the runner is chosen inside the flow: it needs the count
     return changed
-
-
-_flow_settings = flow_settings  # backwards-compatible name

@@ -200,6 +200,10 @@ def test_flow_run_on_server_reports_state_artifacts_and_logs(default_run, client
     logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
     assert any(log.name == "ingest.pipeline" and "writing to" in log.message for log in logs), \
         [(log.name, log.message) for log in logs]
+    assert any(log.name == "prefect.flow_runs" and "Finished in state Completed" in log.message for log in logs)
+    # ... and Prefect has nothing to warn about (e.g. serialising task inputs); warnings about the
+    # broken inputs come from the library and are expected
+    assert not [(log.name, log.message) for log in logs if log.level >= 30 and not log.name.startswith("ingest")]
 
     # no task results (article payloads or otherwise) in Prefect's local result storage
     storage = Path(api_env["PREFECT_HOME"]) / "storage"
