@@ -2,6 +2,9 @@
 #   docker build -t news-ingest .
 #   docker build -t news-ingest --build-arg ARGOS_MODELS="hi:en de:en" .      # needs network at build
 #   docker run --rm -v "$PWD/out:/out" news-ingest run /app/examples --out /out/demo
+#   docker run --rm -e PREFECT_API_URL=http://host.docker.internal:4200/api news-ingest \
+#       serve /app/examples --out s3://bucket/news --cron "0 * * * *"     # scheduled, visible in the UI
+#   docker run --rm -e PREFECT_API_URL=... --entrypoint prefect news-ingest worker start --pool news
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,9 +20,10 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG ARGOS_MODELS=""
 
 WORKDIR /app
-# CPU torch first, or argostranslate -> stanza pulls a multi-GB CUDA build
-RUN pip install "torch==${TORCH_VERSION}" --extra-index-url "${TORCH_INDEX_URL}"
-COPY pyproject.toml README.md ./
+# CPU torch first, from the CPU index only (--index-url, not --extra-index-url, so pip cannot
+# pick PyPI's CUDA build), or argostranslate -> stanza pulls a multi-GB CUDA build
+RUN pip install "torch==${TORCH_VERSION}" --index-url "${TORCH_INDEX_URL}"
+COPY pyproject.toml README.md prefect.yaml ./
 COPY ingest ingest
 COPY flows flows
 COPY schemas schemas
@@ -29,5 +33,9 @@ RUN for pair in $ARGOS_MODELS; do \
       news-ingest models install "${pair%%:*}" "${pair##*:}" || exit 1; \
     done
 
+# run as an unprivileged user; /app stays root-owned (read-only code and models)
+RUN useradd --create-home --uid 1000 app
+USER app
+ENV HOME=/home/app
 ENTRYPOINT ["news-ingest"]
 CMD ["--help"]

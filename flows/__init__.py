@@ -8,6 +8,6 @@ if "ingest" not in _extra.split(","):
     os.environ["PREFECT_LOGGING_EXTRA_LOGGERS"] = ",".join(x for x in (_extra, "ingest") if x)
 # No telemetry: the product runs where the network is closed, and says nothing about its users.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# The in-process (ephemeral) API server migrates its SQLite database on first use; on a busy
-# 2-core machine that can exceed Prefect's 20 s default, so wait longer before giving up.
+# The in-process `news-ingest run` starts a temporary Prefect API server when PREFECT_API_URL is
+# unset; on a busy machine that takes longer than Prefect's default 20 s.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

@@ -68,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_run_arguments(run: argparse.ArgumentParser) -> None:
+def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True) -> None:
+    """The source, output and settings options of ``run`` (shared with ``serve``, which passes
+    ``output_options=False``: it has no terminal summary or progress bar)."""
     run.add_argument("sources", nargs="*", metavar="SOURCE",
                      help="files, directories (recursive), feed or article URLs")
     run.add_argument("--out", required=True, metavar="DIR",
@@ -105,8 +107,9 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
                           f"(default: {_settings_default('max_body_bytes')})")
     run.add_argument("--feed-content-only", action="store_true",
                      help="use the content embedded in feed entries; do not fetch the article pages")
-    run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    if output_options:
+        run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+        run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
 
 
@@ -153,7 +156,7 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "max_body_bytes": args.max_body_bytes,
         "fetch_feed_articles": False if args.feed_content_only else None,
         "sources_file": args.sources_file,
-        "progress": not args.quiet,
+        "progress": not getattr(args, "quiet", False),
     }
     return Settings.from_mapping({k: v for k, v in values.items() if v is not None})
 
@@ -175,8 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (SourceError, StorageError) as exc:
         raise CliError(str(exc)) from None
 
-    if not args.verbose:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if not args.verbose:  # a quiet terminal; the run's logs still reach the Prefect API (the UI) at INFO
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     if total <= settings.batch_size and settings.task_runner == "local":
         settings = settings.replace(task_runner="threads")  # one batch: worker processes cost more than they save
     from flows.ingest_flow import run_ingest
