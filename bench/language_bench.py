@@ -83,9 +83,13 @@ def bare_langdetect():
     return label
 
 
+MAX_CHARS = Settings().language_max_chars
+
+
 def settings_for(method: str) -> Settings:
     """'lingua', 'lingua-low' (low-accuracy mode) or 'langdetect'."""
-    return Settings(language_backend=method.split("-")[0], language_low_accuracy=method.endswith("-low"))
+    return Settings(language_backend=method.split("-")[0], language_low_accuracy=method.endswith("-low"),
+                    language_max_chars=MAX_CHARS)
 
 
 def backend_for(method: str):
@@ -95,7 +99,7 @@ def backend_for(method: str):
 
 def system(backend: str):
     impl = backend_for(backend)
-    max_chars = Settings().language_max_chars
+    max_chars = MAX_CHARS
 
     def label(text: str) -> str:
         return language.resolve(language.analyse(text, impl, max_chars), impl)[0]
@@ -128,6 +132,8 @@ def evaluate_words(words, labellers, languages, report_languages: bool) -> None:
             print("\n".join(rows))
         print(f"{'ALL':6}" + "".join(f"{100 * totals[n] / count:21.1f}%" for n in labellers) + f"   ({count} items)")
         print(f"{'und':6}" + "".join(f"{100 * unds[n] / count:21.1f}%" for n in labellers))
+        print(f"{'answd':6}" + "".join(f"{100 * totals[n] / max(count - unds[n], 1):21.1f}%" for n in labellers)
+              + "   (accuracy on the items not labelled und)")
         print(f"{'seg/s':6}" + "".join(f"{count / max(cpu[n], 1e-9):22.0f}" for n in labellers))
 
 
@@ -307,7 +313,7 @@ def seed_speed(backends: list[str]) -> None:
     from ingest.extract import extract
     from ingest.loaders import WorkItem, load
 
-    settings = Settings()
+    settings = settings_for("langdetect")
     articles = []
     for path in sorted(SEEDS.glob("*.txt")):
         article = next(load(WorkItem("text", str(path)), settings))
@@ -327,24 +333,74 @@ def seed_speed(backends: list[str]) -> None:
         print(f"{name:12} {segments / cpu:6.0f} segments/s, {1000 * cpu / (5 * len(articles)):6.1f} ms/doc  [{summary}]")
 
 
+def real_pages(backends: list[str], n_pages: int) -> None:
+    """Extraction vs language identification on real pages, and agreement with <html lang>."""
+    import copy
+    import gzip
+    import json
+    import re
+
+    from ingest.extract import ExtractionError, decode_html, extract
+
+    root = ROOT.parent / "shared" / "datasets" / "trafilatura_eval"
+    if not root.is_dir():
+        return
+    settings = settings_for("langdetect")
+    evaldata = json.loads((root / "evaldata.json").read_text(encoding="utf-8"))
+    articles, declared, extract_cpu = [], [], 0.0
+    lang_attr = re.compile(rb"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2})", re.I)
+    for url, record in sorted(evaldata.items())[:n_pages]:
+        data = gzip.open(root / "html" / f"{record['file']}.gz").read()
+        match = lang_attr.search(data[:5000])
+        article = Article(source_uri=url, url=url, html=decode_html(data), content_type="html")
+        started = time.process_time()
+        try:
+            extract(article, settings)
+        except ExtractionError:
+            continue
+        finally:
+            extract_cpu += time.process_time() - started
+        articles.append(article)
+        declared.append(match.group(1).decode().lower() if match else None)
+    n_segments = sum(len(a.segments) for a in articles)
+    print(f"\n## real pages (trafilatura_eval, first {n_pages} by URL): {len(articles)} extracted, "
+          f"{n_segments} segments; extraction {1000 * extract_cpu / max(len(articles), 1):.1f} ms/doc CPU")
+    for name in backends:
+        language.clear_caches()
+        started = time.process_time()
+        done = [language.annotate(copy.deepcopy(a), settings_for(name)) for a in articles]
+        cpu = time.process_time() - started
+        pairs = [(d.language, lang) for d, lang in zip(done, declared) if lang]
+        agree = sum(1 for got, lang in pairs if got == lang)
+        mixed = sum(1 for d in done if d.is_mixed_language)
+        print(f"{name:12} {n_segments / cpu:6.0f} segments/s, {1000 * cpu / len(done):6.1f} ms/doc; "
+              f"agrees with <html lang> on {agree}/{len(pairs)}; {mixed} flagged mixed")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="100 items per language and file, 300 documents")
     parser.add_argument("--limit", type=int, help="lingua_words items per language and file (default 500)")
     parser.add_argument("--docs", type=int, help="synthetic documents (default 1000)")
     parser.add_argument("--split", choices=("test", "dev", "all"), default="test")
-    parser.add_argument("--backends", default="lingua,langdetect")
-    parser.add_argument("--per-language", action="store_true", help="print the per-language table")
+    parser.add_argument("--backends", default="lingua,langdetect",
+                        help="comma-separated: lingua, langdetect, lingua-low (lingua's low-accuracy mode)")
+    parser.add_argument("--summary", action="store_true", help="leave out the per-language tables")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true", help="print false alarms and missed documents")
     parser.add_argument("--skip-words", action="store_true", help="only the synthetic documents and speed")
+    parser.add_argument("--max-chars", type=int, help="Settings.language_max_chars (default: the setting's default)")
     args = parser.parse_args(argv)
+    global MAX_CHARS
+    MAX_CHARS = args.max_chars or MAX_CHARS
     if not WORDS.is_dir():
         print(f"{WORDS} is absent: nothing to benchmark")
         return 0
     limit = args.limit or (100 if args.quick else 500)
     n_docs = args.docs or (300 if args.quick else 1000)
-    backends = [b for b in args.backends.split(",") if b]
+    # low-accuracy lingua first: its models are a subset of the high-accuracy ones, so its memory
+    # can only be measured before those are loaded
+    backends = sorted((b for b in args.backends.split(",") if b), key=lambda b: not b.endswith("-low"))
     words = load_words(args.split, limit)
     load_and_memory(backends, words)
 
@@ -361,16 +417,17 @@ def main(argv=None) -> int:
     labellers = {f"{b}+logic": system(b) for b in backends}
     labellers["bare-langdetect"] = bare
     if not args.skip_words:
-        evaluate_words(words, labellers, common, args.per_language)
+        evaluate_words(words, labellers, common, not args.summary)
     if "lingua" in backends and not args.skip_words:
         rest = sorted(available - set(common))
         print(f"\n## lingua+logic on the {len(rest)} languages langdetect lacks")
-        evaluate_words(words, {"lingua+logic": labellers["lingua+logic"]}, rest, args.per_language)
+        evaluate_words(words, {"lingua+logic": labellers["lingua+logic"]}, rest, not args.summary)
 
     docs = build_documents(words, n_docs, args.seed, common)
     language.clear_caches()
     evaluate_documents(docs, backends, bare, args.verbose)
     seed_speed(backends)
+    real_pages(backends, 40 if args.quick else 150)
     return 0
 
 

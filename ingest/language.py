@@ -55,10 +55,14 @@ FOREIGN_LATIN_MIN_CONFIDENCE = 0.4  # ... with at least this confidence
 FOREIGN_CLOSE_MIN_WEIGHT = 60  # close relatives (cs/sk, id/ms, ...) count only from this weight
 FOREIGN_CLOSE_MIN_CONFIDENCE = 0.9  # ... and this confidence
 SCRIPT_SAMPLE_FACTOR = 4  # script letters are counted on up to this many times max_chars
+NAMES_KEEP_WORDS = 4  # capitalised words inside sentences are left out if this many words remain
+SCREEN_MIN_CONFIDENCE = 0.5  # a sentence piece votes for a language switch from this confidence
+ACCEPT_CONFIDENCE = 0.5  # langdetect's first look naming the document's language is kept from here
 
 _ALIASES = {"zh-cn": "zh", "zh-tw": "zh", "no": "nb", "iw": "he", "in": "id", "ji": "yi"}
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.-]+|[@#][\w-]+")
 _ASCII_LATIN = re.compile(r"[A-Za-z]+")
+_CASED = frozenset({"Latn", "Cyrl", "Grek", "Armn"})
 # languages that are written only in a script other than Latin: never a label for Latin text
 # scripts that are one writing system for the mixed test (kanji-only lines in Japanese text)
 _FAMILY = {"Jpan": "Hani", "Hira": "Hani", "Kana": "Hani", "Kore": "Hang"}
@@ -84,36 +88,33 @@ class _Backend:
     supported: frozenset = frozenset()
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, bool], dict[str, float]] = {}
+        self._cache: dict[str, dict[str, float]] = {}
 
-    def scores(self, text: str, quick: bool = False) -> dict[str, float]:
+    def scores(self, text: str) -> dict[str, float]:
         if len(text) > self.CACHE_CHARS:
-            return self._scores(text, quick)
-        key = (text, quick)
-        hit = self._cache.get(key)
+            return self._scores(text)
+        hit = self._cache.get(text)
         if hit is None:
-            hit = self._scores(text, quick)
+            hit = self._scores(text)
             if len(self._cache) >= self.CACHE_SIZE:
                 self._cache.clear()
-            self._cache[key] = hit
+            self._cache[text] = hit
         return hit
 
-    def _scores(self, text: str, quick: bool) -> dict[str, float]:
+    def _scores(self, text: str) -> dict[str, float]:
         raise NotImplementedError
 
 
 class LinguaBackend(_Backend):
     """lingua (models shipped inside the wheel), all 75 languages.  Models are loaded lazily, per
     script, the first time text in that script is seen: about 1.1 GB and 5-10 s for the Latin-script
-    models in high-accuracy mode, ~90 MB and <1 s in low-accuracy mode.
-
-    High accuracy (1- to 5-gram models) matters for short text; from ``LONG_CHARS`` characters on,
-    and for the sentence pieces of a long segment (``quick``), the low-accuracy (trigram) detector
-    is used: lingua's own documentation says its accuracy there is about the same, and it is 3-5x
-    faster.  Both detectors share the loaded models."""
+    models in high-accuracy mode, ~90 MB and <1 s in low-accuracy mode.  High accuracy (1- to
+    5-gram models) is what makes lingua good on short text; lingua itself uses only trigrams from
+    120 characters on.  Low-accuracy mode is much worse below 120 characters (and over-confident:
+    "Buscan apropiarse ilegalmente de avión ..." comes out Italian), so it is only an option for
+    memory-starved runs (``Settings.language_low_accuracy``)."""
 
     name = "lingua"
-    LONG_CHARS = 60
     SHARPEN = 1.75  # lingua's values are under-confident on short text: p**1.75, renormalised,
     # minimises the log-loss on the dev half of lingua_words (bench/language_bench.py --split dev)
 
@@ -121,16 +122,20 @@ class LinguaBackend(_Backend):
         from lingua import Language, LanguageDetectorBuilder
 
         super().__init__()
-        self._low = LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
-        self._high = self._low if low_accuracy else LanguageDetectorBuilder.from_all_languages().build()
+        builder = LanguageDetectorBuilder.from_all_languages()
+        self._detector = (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
         self._codes = {lang: lang.iso_code_639_1.name.lower() for lang in Language.all()}
         self.supported = frozenset(self._codes.values())
 
-    def _scores(self, text: str, quick: bool) -> dict[str, float]:
-        detector = self._low if quick or len(text) >= self.LONG_CHARS else self._high
+    def _scores(self, text: str) -> dict[str, float]:
+        try:
+            values = self._detector.compute_language_confidence_values(text)
+        except UnicodeEncodeError:  # lone surrogates cannot cross into Rust
+            values = self._detector.compute_language_confidence_values(
+                text.encode("utf-8", "replace").decode("utf-8"))
         out: dict[str, float] = {}
         total = 0.0
-        for value in detector.compute_language_confidence_values(text):
+        for value in values:
             p = value.value
             if p <= 0.0:
                 break
@@ -170,7 +175,7 @@ class LangdetectBackend(_Backend):
         self._logp = np.log(matrix + Detector.ALPHA_DEFAULT / Detector.BASE_FREQ)
         self.supported = frozenset(self._codes)
 
-    def _scores(self, text: str, quick: bool) -> dict[str, float]:
+    def _scores(self, text: str) -> dict[str, float]:
         np = self._np
         detector = self._factory.create()
         detector.append(f" {text} ")  # word boundaries at both ends carry information
@@ -230,9 +235,16 @@ class Unit:
     words: int
     dist: dict[str, float] | None  # the backend's distribution (None: not asked)
     name_like: bool  # most words capitalised: a name or a title rather than running text
+    sample: str = ""  # what the detector was given ("" when it was not asked)
+    source: object = None  # the backend that produced ``dist``
+
+    def upgrade(self, backend) -> None:
+        """Replace the distribution by ``backend``'s (lingua after langdetect's first look)."""
+        if self.sample and self.source is not backend:
+            self.dist, self.source = backend.scores(self.sample), backend
 
 
-def analyse(text: str, backend, max_chars: int, detect_limit: int | None = None, quick: bool = False) -> Unit:
+def analyse(text: str, backend, max_chars: int, detect_limit: int | None = None) -> Unit:
     """Script and backend distribution of ``text``: the detector sees at most ``detect_limit``
     (default ``max_chars``) characters, without URLs, e-mail addresses and handles, and without
     ASCII Latin words when another script dominates (names inside Devanagari text)."""
@@ -246,13 +258,28 @@ def analyse(text: str, backend, max_chars: int, detect_limit: int | None = None,
     dist = None
     candidates = info.languages
     if info.weight >= MIN_WEIGHT and limit > 0 and (candidates is None or len(candidates) > 1):
-        dist = backend.scores(sample, quick=quick)
+        sample = _without_names(sample) if info.script in _CASED else sample
+        dist = backend.scores(sample)
+    else:
+        sample = ""
     name_like = False
     if info.script == "Latn" and words:
         alpha = [w for w in words if w[:1].isalpha()]
         caps = sum(1 for w in alpha if w[:1].isupper())
         name_like = bool(alpha) and caps / len(alpha) >= 0.6
-    return Unit(info, len(words), dist, name_like)
+    return Unit(info, len(words), dist, name_like, sample, backend)
+
+
+def _without_names(sample: str) -> str:
+    """The sample without capitalised words inside sentences (names: "Jón Guðmundsson", "Antonín
+    Dvořák" make lingua answer Icelandic or Czech for an English sentence), when at least
+    ``NAMES_KEEP_WORDS`` other words remain; headlines in title case stay as they are."""
+    words = sample.split()
+    kept = [w for i, w in enumerate(words)
+            if i == 0 or not w[:1].isupper() or words[i - 1][-1:] in ".!?:;\"“„«"]
+    if len(kept) < len(words) and len(kept) >= NAMES_KEEP_WORDS:
+        return " ".join(kept)
+    return sample
 
 
 def resolve(unit: Unit, backend, context: dict[str, float] | None = None) -> tuple[str, float]:
@@ -289,7 +316,8 @@ def _posterior(unit: Unit, backend, context: dict[str, float]) -> tuple[dict[str
         return {"ja": 1.0}, reliability, False  # kanji-only lines of a Japanese document
     dist = unit.dist or {}
     if candidates:
-        posterior = {code: dist.get(code, 0.0) for code in candidates if code in backend.supported}
+        supported = (unit.source or backend).supported
+        posterior = {code: dist.get(code, 0.0) for code in candidates if code in supported}
         if candidates[0] in posterior:
             posterior[candidates[0]] *= SCRIPT_DEFAULT_BOOST
     elif info.script == "Latn":
@@ -340,7 +368,8 @@ def annotate(article: Article, settings: Settings) -> Article:
     backend = get_backend(settings.language_backend, settings.language_low_accuracy)
     max_chars = settings.language_max_chars
     split = settings.language_split
-    plans = [_plan(seg, backend, max_chars, split and seg.kind != "title") for seg in article.segments]
+    fast = get_backend("langdetect") if backend.name == "lingua" else None
+    plans = [_plan(seg, backend, max_chars, split and seg.kind != "title", fast) for seg in article.segments]
     if not plans and (article.title or article.text):  # no structure: label the text as one unit
         plans = [_plan(Segment(0, article.title or ""), backend, max_chars, False),
                  _plan(Segment(1, article.text), backend, max_chars, False)]
@@ -350,20 +379,46 @@ def annotate(article: Article, settings: Settings) -> Article:
     return article
 
 
-def _plan(segment: Segment, backend, max_chars: int, split: bool) -> _Plan:
+def _plan(segment: Segment, backend, max_chars: int, split: bool, fast=None) -> _Plan:
+    """Analyse one segment: as a whole, or sentence by sentence when its language may switch.
+
+    Whether it may switch is screened cheaply: sentences in different scripts, or langdetect's
+    n-gram scores (~0.1 ms a sentence) naming two languages.  Only then does a slower backend
+    (lingua) look at every sentence; with the langdetect backend the screening is the detection.
+    ``fast``: the backend for a segment looked at as a whole (default ``backend``)."""
     text = segment.text or ""
     if split and len(text) >= SPLIT_MIN_CHARS:
         spans = sentence_spans(text, min_chars=2)
         if len(spans) >= 2:
-            budget = max_chars
-            pieces = []
-            for start, end in spans:
-                piece = text[start:end]
-                unit = analyse(piece, backend, max_chars, detect_limit=max(0, budget), quick=True)
-                budget -= len(piece)
-                pieces.append((start, end, unit))
-            return _Plan(segment, _merge([u for _, _, u in pieces]), pieces)
-    return _Plan(segment, analyse(text, backend, max_chars))
+            screen = get_backend("langdetect")
+            pieces = _pieces(text, spans, screen, max_chars)
+            if backend is screen:
+                return _Plan(segment, _merge([u for _, _, u in pieces]), pieces)
+            if _may_switch(pieces, screen):
+                pieces = _pieces(text, spans, backend, max_chars)
+                return _Plan(segment, _merge([u for _, _, u in pieces]), pieces)
+    return _Plan(segment, analyse(text, fast or backend, max_chars))
+
+
+def _pieces(text: str, spans, backend, max_chars: int) -> list[tuple[int, int, Unit]]:
+    budget, pieces = max_chars, []
+    for start, end in spans:
+        unit = analyse(text[start:end], backend, max_chars, detect_limit=max(0, budget))
+        budget -= end - start
+        pieces.append((start, end, unit))
+    return pieces
+
+
+def _may_switch(pieces, screen) -> bool:
+    seen: set[str] = set()
+    for _, _, unit in pieces:
+        if unit.info.weight >= MIN_WEIGHT:
+            seen.add("script:" + unit.info.script)
+        if unit.info.weight >= PIECE_MIN_WEIGHT:
+            code, conf = resolve(unit, screen)
+            if code != "und" and conf >= SCREEN_MIN_CONFIDENCE:
+                seen.add(code)
+    return len([k for k in seen if k.startswith("script:")]) >= 2 or len([k for k in seen if ":" not in k]) >= 2
 
 
 def _merge(units: list[Unit]) -> Unit:
@@ -383,7 +438,9 @@ def _merge(units: list[Unit]) -> Unit:
         dist = {code: p / weight for code, p in dist.items()}
     words = sum(u.words for u in units)
     name_like = all(u.name_like for u in units)
-    return Unit(scripts.info_from_counts(counts), words, dist or None, name_like)
+    sources = {id(u.source): u.source for u in units if u.dist}
+    source = next(iter(sources.values())) if len(sources) == 1 else None
+    return Unit(scripts.info_from_counts(counts), words, dist or None, name_like, "", source)
 
 
 def _soft_votes(labelled, min_weight: int = 0) -> tuple[dict[str, float], float]:
@@ -414,6 +471,8 @@ def _finish(article: Article, plans: list[_Plan], backend, settings: Settings, k
     hint = _hint_context(article.language_hint)
     first = [(p.unit, *_label(p.unit, backend, hint)) for p in plans]
     context = _context(first, hint)
+    if backend.name == "lingua":
+        context = _second_look(plans, first, context, backend, hint, settings.language_max_chars)
 
     final: list[tuple[Segment, Unit]] = []
     split_any = False
@@ -445,6 +504,30 @@ def _finish(article: Article, plans: list[_Plan], backend, settings: Settings, k
             article.text = "\n".join(s.text for s in article.segments if s.kind != "title")
 
 
+def _second_look(plans, first, context, backend, hint, max_chars: int) -> dict[str, float]:
+    """lingua checks what langdetect's fast first look cannot be trusted with.
+
+    The document's language: one lingua call on up to ``max_chars`` characters of its main
+    script; if lingua disagrees (a language langdetect lacks, such as Bosnian or Basque, or a
+    close relative), every segment is looked at again.  Then each segment whose first look did
+    not name the document's language with ``ACCEPT_CONFIDENCE`` (short headings, foreign
+    segments, names) is looked at again by lingua.  Segments that agree stay as they are."""
+    top = max(context, key=context.get) if context else None
+    main_script = max(((u.info.script, u.info.weight) for u, *_ in first), key=lambda kv: kv[1], default=(None, 0))[0]
+    sample = " ".join(u.sample for u, *_ in first if u.sample and u.info.script == main_script)[:max_chars]
+    everything = top is None
+    if sample and top is not None:
+        doc_unit = analyse(sample, backend, max_chars)
+        everything = resolve(doc_unit, backend, hint)[0] != top
+    for plan, (unit, code, conf, _, _) in zip(plans, first):
+        if everything or code != top or conf < ACCEPT_CONFIDENCE:
+            unit.upgrade(backend)
+    if everything:
+        first = [(p.unit, *_label(p.unit, backend, hint)) for p in plans]
+        context = _context(first, hint)
+    return context
+
+
 def _split(plan: _Plan, backend, context: dict[str, float]) -> list[tuple[str, Unit]] | None:
     """Sentence groups of one segment when its language switches, else None."""
     whole_script = plan.unit.info.script
@@ -457,8 +540,7 @@ def _split(plan: _Plan, backend, context: dict[str, float]) -> list[tuple[str, U
             if cross and unit.info.weight >= PIECE_CROSS_SCRIPT_MIN_WEIGHT and unit.info.share >= 0.8:
                 label = code
             elif (unit.info.weight >= PIECE_MIN_WEIGHT and unit.words >= FOREIGN_SAME_MIN_WORDS
-                  and conf >= PIECE_MIN_CONFIDENCE and not (unit.info.script == "Latn" and unit.name_like
-                                                            and whole_script != "Latn")):
+                  and conf >= PIECE_MIN_CONFIDENCE and not unit.name_like):
                 label = code
         labels.append(label)
     groups = group_spans([(a, b) for a, b, _ in plan.pieces], labels)
@@ -500,6 +582,8 @@ def _is_foreign(unit: Unit, code: str, conf: float, doc_code: str, doc_script: s
     if script != doc_family:  # Latin in a non-Latin document: not names, brands or credit lines
         return (not unit.name_like and info.weight >= FOREIGN_LATIN_MIN_WEIGHT and info.share >= 0.6
                 and conf >= FOREIGN_LATIN_MIN_CONFIDENCE)
+    if unit.name_like:
+        return False  # names, title-case headings, line-ups: the detector's guess is noise
     if frozenset((code, doc_code)) in _CLOSE and (info.weight < FOREIGN_CLOSE_MIN_WEIGHT
                                                   or conf < FOREIGN_CLOSE_MIN_CONFIDENCE):
         return False  # Czech/Slovak, Indonesian/Malay, ...: told apart only in long, clear text

@@ -103,6 +103,12 @@ def test_detect_known_languages(backend, text, code):
     assert 0.3 < confidence <= 1.0
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_odd_characters_do_not_break_detection(backend):
+    assert language.detect("Die Regierung \ud800 hat am Mittwoch beschlossen", backend=backend)[0] == "de"
+    assert language.detect("\x00\x01 Die Regierung hat am Mittwoch beschlossen", backend=backend)[0] == "de"
+
+
 def test_confidence_grows_with_length():
     short = language.detect("Regierung", backend="lingua")[1]
     long = language.detect("Die Regierung hat am Mittwoch neue Hilfen für die Landwirte angekündigt.")[1]
@@ -113,7 +119,7 @@ def test_max_chars_caps_what_the_detector_sees(monkeypatch):
     seen = []
     backend = language.get_backend("langdetect")
     real = backend.scores
-    monkeypatch.setattr(backend, "scores", lambda text, quick=False: seen.append(len(text)) or real(text))
+    monkeypatch.setattr(backend, "scores", lambda text: seen.append(len(text)) or real(text))
     language.detect("The government announced new measures. " * 100, max_chars=200, backend="langdetect")
     assert seen and max(seen) <= 200
 
@@ -217,6 +223,39 @@ def test_empty_and_digit_segments_are_und(backend):
     assert [s.language for s in art.segments[:4]] in (["und"] * 4, ["und", "und", "en", "und"])
     assert art.segments[0].script == "Zyyy" and art.segments[0].confidence == 0.0
     assert art.language == "en" and not art.is_mixed_language
+
+
+BASQUE = [
+    ("paragraph", "Udalak aurrekontu berria onartu zuen astearte arratsaldean eztabaida luze baten ondoren."),
+    ("paragraph", "Euri zaparradek uholdeak eragin zituzten ibaiaren ondoko hainbat herritan, eta errepideak itxi ziren."),
+    ("paragraph", "Enpresak adierazi zuenez, hirugarren hiruhilekoan irabaziak nabarmen hazi ziren eskaerari esker."),
+]
+
+
+def test_lingua_second_look_catches_a_language_langdetect_lacks():
+    # langdetect has no Basque: its fast first look is wrong, lingua's check of the document redoes it
+    art = run(make_article(BASQUE, title="Aurrekontu berria onartu da"), "lingua")
+    assert art.language == "eu" and not art.is_mixed_language
+    assert {s.language for s in art.segments} == {"eu"}
+    assert run(make_article(BASQUE), "langdetect").language != "eu"
+
+
+def test_lingua_is_asked_only_about_what_langdetect_cannot_settle(monkeypatch):
+    english = [("paragraph", s) for s in (
+        "The city council approved the new budget after a long debate on Tuesday evening.",
+        "Heavy rain caused flooding in several villages along the river, and roads were closed.",
+        "The company said its profits rose sharply in the third quarter thanks to strong demand.",
+        "Officials expect the bridge to reopen next month once the repairs have been inspected.",
+        "Thousands of people gathered in the square to celebrate the victory of the national team.",
+    )] + [("heading", "Москва")]
+    lingua = language.get_backend("lingua")
+    calls = []
+    real = lingua._scores
+    monkeypatch.setattr(lingua, "_scores", lambda text: calls.append(text) or real(text))
+    lingua._cache.clear()
+    art = run(make_article(english), "lingua")
+    assert art.language == "en" and art.is_mixed_language
+    assert len(calls) <= 2  # the document's sample (the Cyrillic heading needs no detector at all)
 
 
 def test_document_without_letters_is_und():
