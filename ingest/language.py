@@ -22,11 +22,11 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
-import time
 from dataclasses import dataclass
 
 from ingest import scripts
+from ingest.language_backends import (  # noqa: F401 (LOAD_SECONDS, clear_caches: re-exported)
+    ALIASES, LOAD_SECONDS, clear_caches, get_backend)
 from ingest.records import Article, Segment
 from ingest.segment import group_spans, sentence_spans
 from ingest.settings import Settings
@@ -58,12 +58,12 @@ SCRIPT_SAMPLE_FACTOR = 4  # script letters are counted on up to this many times 
 NAMES_KEEP_WORDS = 4  # capitalised words inside sentences are left out if this many words remain
 SCREEN_MIN_CONFIDENCE = 0.5  # a sentence piece votes for a language switch from this confidence
 ACCEPT_CONFIDENCE = 0.5  # langdetect's first look naming the document's language is kept from here
+DOC_CHECKS = 3  # lingua checks the document's language on this many of its heaviest segments ...
+DOC_CHECK_CHARS = 200  # ... each sampled to at least this many characters
 
-_ALIASES = {"zh-cn": "zh", "zh-tw": "zh", "no": "nb", "iw": "he", "in": "id", "ji": "yi"}
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.-]+|[@#][\w-]+")
 _ASCII_LATIN = re.compile(r"[A-Za-z]+")
 _CASED = frozenset({"Latn", "Cyrl", "Grek", "Armn"})
-# languages that are written only in a script other than Latin: never a label for Latin text
 # scripts that are one writing system for the mixed test (kanji-only lines in Japanese text)
 _FAMILY = {"Jpan": "Hani", "Hira": "Hani", "Kana": "Hani", "Kore": "Hang"}
 _CLOSE = frozenset(
@@ -73,157 +73,10 @@ _CLOSE = frozenset(
                   ("ar", "fa", "ur"), ("af", "nl"), ("et", "fi"), ("lv", "lt"), ("xh", "zu"), ("tn", "st"))
     for a in group for b in group if a != b
 )
+# languages that are written only in a script other than Latin: never a label for Latin text
 _NOT_LATIN = frozenset(
     code for script, codes in scripts.SCRIPT_LANGUAGES.items() for code in codes if script != "Latn"
 ) - {"sr", "ku", "mn", "uz", "az", "tk", "kk"}
-
-
-# ---------------------------------------------------------------------------------------- backends
-class _Backend:
-    """Common part: ``scores(text)`` memoises short texts (repeated headings, credits and boiler-
-    plate lines across the documents of a run); callers must not modify the returned dict."""
-
-    CACHE_CHARS = 64
-    CACHE_SIZE = 50_000
-    supported: frozenset = frozenset()
-
-    def __init__(self) -> None:
-        self._cache: dict[str, dict[str, float]] = {}
-
-    def scores(self, text: str) -> dict[str, float]:
-        if len(text) > self.CACHE_CHARS:
-            return self._scores(text)
-        hit = self._cache.get(text)
-        if hit is None:
-            hit = self._scores(text)
-            if len(self._cache) >= self.CACHE_SIZE:
-                self._cache.clear()
-            self._cache[text] = hit
-        return hit
-
-    def _scores(self, text: str) -> dict[str, float]:
-        raise NotImplementedError
-
-
-class LinguaBackend(_Backend):
-    """lingua (models shipped inside the wheel), all 75 languages.  Models are loaded lazily, per
-    script, the first time text in that script is seen: about 1.1 GB and 5-10 s for the Latin-script
-    models in high-accuracy mode, ~90 MB and <1 s in low-accuracy mode.  High accuracy (1- to
-    5-gram models) is what makes lingua good on short text; lingua itself uses only trigrams from
-    120 characters on.  Low-accuracy mode is much worse below 120 characters (and over-confident:
-    "Buscan apropiarse ilegalmente de avión ..." comes out Italian), so it is only an option for
-    memory-starved runs (``Settings.language_low_accuracy``)."""
-
-    name = "lingua"
-    SHARPEN = 1.75  # lingua's values are under-confident on short text: p**1.75, renormalised,
-    # minimises the log-loss on the dev half of lingua_words (bench/language_bench.py --split dev)
-
-    def __init__(self, low_accuracy: bool = False) -> None:
-        from lingua import Language, LanguageDetectorBuilder
-
-        super().__init__()
-        builder = LanguageDetectorBuilder.from_all_languages()
-        self._detector = (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
-        self._codes = {lang: lang.iso_code_639_1.name.lower() for lang in Language.all()}
-        self.supported = frozenset(self._codes.values())
-
-    def _scores(self, text: str) -> dict[str, float]:
-        try:
-            values = self._detector.compute_language_confidence_values(text)
-        except UnicodeEncodeError:  # lone surrogates cannot cross into Rust
-            values = self._detector.compute_language_confidence_values(
-                text.encode("utf-8", "replace").decode("utf-8"))
-        out: dict[str, float] = {}
-        total = 0.0
-        for value in values:
-            p = value.value
-            if p <= 0.0:
-                break
-            out[self._codes[value.language]] = p
-            total += p
-            if total >= 0.9995:
-                break
-        sharp = {code: p ** self.SHARPEN for code, p in out.items()}
-        norm = sum(sharp.values())
-        return {code: p / norm for code, p in sharp.items()} if norm > 0 else {}
-
-
-class LangdetectBackend(_Backend):
-    """langdetect's n-gram profiles (55 languages), scored exhaustively instead of by random
-    sampling: every 1-3-gram of the text adds log(p(ngram|lang) + alpha), exactly the update
-    langdetect samples from, so the result is deterministic without a seed and ~30x faster.  The
-    sum is divided by ``TEMPERATURE`` because overlapping 1-, 2- and 3-grams are not independent
-    (3.75 minimises the log-loss on the dev half of lingua_words)."""
-
-    name = "langdetect"
-    TEMPERATURE = 3.75
-
-    def __init__(self) -> None:
-        import numpy as np
-        from langdetect import DetectorFactory, detector_factory
-        from langdetect.detector import Detector
-
-        super().__init__()
-        DetectorFactory.seed = 0  # deterministic for anyone who calls langdetect's own API
-        detector_factory.init_factory()
-        self._np = np
-        self._factory = detector_factory._factory
-        self._codes = [_ALIASES.get(code, code) for code in self._factory.langlist]
-        prob_map = self._factory.word_lang_prob_map
-        self._row = {gram: i for i, gram in enumerate(prob_map)}
-        matrix = np.array(list(prob_map.values()), dtype=np.float32)
-        self._logp = np.log(matrix + Detector.ALPHA_DEFAULT / Detector.BASE_FREQ)
-        self.supported = frozenset(self._codes)
-
-    def _scores(self, text: str) -> dict[str, float]:
-        np = self._np
-        detector = self._factory.create()
-        detector.append(f" {text} ")  # word boundaries at both ends carry information
-        detector.cleaning_text()
-        grams = detector._extract_ngrams()
-        if not grams:
-            return {}
-        row = self._row
-        loglik = self._logp[[row[g] for g in grams]].sum(axis=0, dtype=np.float64) / self.TEMPERATURE
-        p = np.exp(loglik - loglik.max())
-        p /= p.sum()
-        out: dict[str, float] = {}
-        for code, value in zip(self._codes, p.tolist()):
-            if value > 1e-6:
-                out[code] = out.get(code, 0.0) + value
-        return out
-
-
-_backends: dict[tuple[str, bool], object] = {}
-_backend_lock = threading.Lock()
-LOAD_SECONDS: dict[str, float] = {}  # backend name -> seconds its constructor took (this process)
-
-
-def clear_caches() -> None:
-    """Forget memoised scores (benchmarks time cold work)."""
-    for backend in _backends.values():
-        backend._cache.clear()
-
-
-def get_backend(name: str, low_accuracy: bool = False):
-    """The process-wide backend instance (built on first use)."""
-    key = (name, low_accuracy)
-    backend = _backends.get(key)
-    if backend is None:
-        with _backend_lock:
-            backend = _backends.get(key)
-            if backend is None:
-                started = time.perf_counter()
-                if name == "lingua":
-                    backend = LinguaBackend(low_accuracy)
-                elif name == "langdetect":
-                    backend = LangdetectBackend()
-                else:
-                    raise ValueError(f"unknown language backend {name!r}")
-                LOAD_SECONDS[name] = time.perf_counter() - started
-                logger.info("language backend %s ready in %.2fs", name, LOAD_SECONDS[name])
-                _backends[key] = backend
-    return backend
 
 
 # ------------------------------------------------------------------------------------ one text
@@ -339,7 +192,8 @@ def _reliability(weight: int, scale: float) -> float:
     return 1.0 - math.exp(-weight / scale)
 
 
-def detect(text: str, max_chars: int = 1000, backend: str = "lingua", hint: str | None = None) -> tuple[str, float]:
+def detect(text: str, max_chars: int = 1000, backend: str = "lingua",
+           hint: str | None = None) -> tuple[str, float]:
     """(ISO 639-1 code, confidence) for one text on its own; ("und", 0.0) when nothing can be said."""
     impl = get_backend(backend)
     unit = analyse(text or "", impl, max_chars)
@@ -348,7 +202,7 @@ def detect(text: str, max_chars: int = 1000, backend: str = "lingua", hint: str 
 
 def _hint_context(hint: str | None) -> dict[str, float]:
     if isinstance(hint, str):
-        code = _ALIASES.get(hint.strip().lower(), hint.strip().lower())[:2]
+        code = ALIASES.get(hint.strip().lower(), hint.strip().lower())[:2]
         if code.isalpha() and len(code) == 2:
             return {code: 0.5}
     return {}
@@ -418,7 +272,8 @@ def _may_switch(pieces, screen) -> bool:
             code, conf = resolve(unit, screen)
             if code != "und" and conf >= SCREEN_MIN_CONFIDENCE:
                 seen.add(code)
-    return len([k for k in seen if k.startswith("script:")]) >= 2 or len([k for k in seen if ":" not in k]) >= 2
+    n_scripts = sum(1 for k in seen if k.startswith("script:"))
+    return n_scripts >= 2 or len(seen) - n_scripts >= 2
 
 
 def _merge(units: list[Unit]) -> Unit:
@@ -507,18 +362,25 @@ def _finish(article: Article, plans: list[_Plan], backend, settings: Settings, k
 def _second_look(plans, first, context, backend, hint, max_chars: int) -> dict[str, float]:
     """lingua checks what langdetect's fast first look cannot be trusted with.
 
-    The document's language: one lingua call on up to ``max_chars`` characters of its main
-    script; if lingua disagrees (a language langdetect lacks, such as Bosnian or Basque, or a
-    close relative), every segment is looked at again.  Then each segment whose first look did
-    not name the document's language with ``ACCEPT_CONFIDENCE`` (short headings, foreign
-    segments, names) is looked at again by lingua.  Segments that agree stay as they are."""
+    The document's language: lingua labels up to ``DOC_CHECKS`` of the heaviest segments of the
+    main script; if most disagree with the first look (a language langdetect lacks, such as
+    Basque or Bosnian, or a close relative), every segment is looked at again.  (A majority, not
+    one call on a long sample: lingua has rare confident slips, e.g. Kazakh 1.0 for a plain
+    Ukrainian paragraph.)  Then each segment whose first look did not name the document's
+    language with ``ACCEPT_CONFIDENCE`` (short headings, foreign segments, names) is looked at
+    again by lingua.  Segments that agree stay as they are."""
     top = max(context, key=context.get) if context else None
-    main_script = max(((u.info.script, u.info.weight) for u, *_ in first), key=lambda kv: kv[1], default=(None, 0))[0]
-    sample = " ".join(u.sample for u, *_ in first if u.sample and u.info.script == main_script)[:max_chars]
+    weights: dict[str, int] = {}
+    for unit, *_ in first:
+        weights[unit.info.script] = weights.get(unit.info.script, 0) + unit.info.weight
+    main_script = max(weights, key=lambda k: (weights[k], k)) if weights else None
+    heaviest = sorted((u for u, *_ in first if u.sample and u.info.script == main_script),
+                      key=lambda u: -u.info.weight)[:DOC_CHECKS]
     everything = top is None
-    if sample and top is not None:
-        doc_unit = analyse(sample, backend, max_chars)
-        everything = resolve(doc_unit, backend, hint)[0] != top
+    if heaviest and top is not None:
+        limit = max(DOC_CHECK_CHARS, max_chars // DOC_CHECKS)
+        votes = [resolve(analyse(u.sample, backend, limit), backend, hint)[0] for u in heaviest]
+        everything = sum(1 for code in votes if code != top) * 2 > len(votes)
     for plan, (unit, code, conf, _, _) in zip(plans, first):
         if everything or code != top or conf < ACCEPT_CONFIDENCE:
             unit.upgrade(backend)
@@ -565,7 +427,8 @@ def _document_language(labelled) -> tuple[str, float, str]:
     script_votes: dict[str, float] = {}
     for item in labelled:
         unit, posterior = item[-5], item[-2]
-        script_votes[unit.info.script] = script_votes.get(unit.info.script, 0.0) + unit.info.weight * posterior.get(best, 0.0)
+        share = unit.info.weight * posterior.get(best, 0.0)
+        script_votes[unit.info.script] = script_votes.get(unit.info.script, 0.0) + share
     script = max(script_votes, key=lambda k: (script_votes[k], k))
     return best, round(min(1.0, votes[best] / total), 4), script
 
