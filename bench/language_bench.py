@@ -130,10 +130,11 @@ def evaluate_words(words, labellers, languages, report_languages: bool) -> None:
         print(header)
         if report_languages:
             print("\n".join(rows))
-        print(f"{'ALL':6}" + "".join(f"{100 * totals[n] / count:21.1f}%" for n in labellers) + f"   ({count} items)")
+        print(f"{'ALL':6}" + "".join(f"{100 * totals[n] / count:21.1f}%" for n in labellers)
+              + f"   ({count} items)")
         print(f"{'und':6}" + "".join(f"{100 * unds[n] / count:21.1f}%" for n in labellers))
-        print(f"{'answd':6}" + "".join(f"{100 * totals[n] / max(count - unds[n], 1):21.1f}%" for n in labellers)
-              + "   (accuracy on the items not labelled und)")
+        answered = "".join(f"{100 * totals[n] / max(count - unds[n], 1):21.1f}%" for n in labellers)
+        print(f"{'answd':6}{answered}   (accuracy on the items not labelled und)")
         print(f"{'seg/s':6}" + "".join(f"{count / max(cpu[n], 1e-9):22.0f}" for n in labellers))
 
 
@@ -159,7 +160,8 @@ def build_documents(words, n_docs: int, seed: int, languages: list[str]):
         def sentences(code: str, k: int) -> str:
             return " ".join(rng.sample(SENTENCES[code], k))
 
-        title = [(sentences(base, 1), base)] if rng.random() < 0.5 else [(rng.choice(words["word-pairs"][base]), base)]
+        title_text = sentences(base, 1) if rng.random() < 0.5 else rng.choice(words["word-pairs"][base])
+        title = [(title_text, base)]
         for _ in range(rng.randint(3, 6)):
             text = sentences(base, rng.randint(1, 3))
             if script[base] != "Latn" and rng.random() < 0.4:  # a Latin name inside non-Latin text
@@ -180,10 +182,12 @@ def build_documents(words, n_docs: int, seed: int, languages: list[str]):
             kinds.append(kind)
             if kind == "word-cross-script":
                 other = rng.choice([c for c in languages if script[c] != script[base]])
-                blocks.insert(rng.randint(0, len(blocks)), ("heading", [(rng.choice(words["single-words"][other]), other)]))
+                word = rng.choice(words["single-words"][other])
+                blocks.insert(rng.randint(0, len(blocks)), ("heading", [(word, other)]))
             elif kind == "pair":
                 other = rng.choice([c for c in languages if c != base])
-                blocks.insert(rng.randint(0, len(blocks)), ("heading", [(rng.choice(words["word-pairs"][other]), other)]))
+                pair = rng.choice(words["word-pairs"][other])
+                blocks.insert(rng.randint(0, len(blocks)), ("heading", [(pair, other)]))
             else:
                 other = rng.choice([c for c in bases if c != base])
                 if kind == "inline-sentence":
@@ -263,15 +267,16 @@ def evaluate_documents(docs, backends: list[str], bare, verbose: bool = False) -
                     fp_examples.append(art)
         precision = tp / (tp + fp) if tp + fp else 1.0
         recall = tp / (tp + fn) if tp + fn else 1.0
-        print(f"{method:18}{100 * seg_ok / seg_n:8.1f}%{100 * doc_ok / len(docs):9.1f}%{precision:9.3f}{recall:9.3f}"
-              f"{n_segments / cpu:8.0f}{1000 * cpu / len(docs):8.2f}")
+        print(f"{method:18}{100 * seg_ok / seg_n:8.1f}%{100 * doc_ok / len(docs):9.1f}%"
+              f"{precision:9.3f}{recall:9.3f}{n_segments / cpu:8.0f}{1000 * cpu / len(docs):8.2f}")
         print("    recall by foreign kind: " + ", ".join(
             f"{k} {v[0] / v[1]:.2f} ({v[1]})" for k, v in sorted(recall_by_kind.items())))
         if method == "bare-langdetect" or not verbose:
             continue
         print(f"    document language errors: {' '.join(wrong_docs)}")
         for art in fp_examples[:3]:
-            odd = [(s.language, round(s.confidence, 2), s.text[:40]) for s in art.segments if s.language != art.language]
+            odd = [(s.language, round(s.confidence, 2), s.text[:40])
+                   for s in art.segments if s.language != art.language]
             print(f"    false alarm ({art.language}): {odd[:3]}")
         for kind, arts in sorted(missed.items()):
             for art in arts:
@@ -301,7 +306,8 @@ def load_and_memory(backends: list[str], words) -> None:
         for text in warm:  # lingua loads the models of each script lazily on first sight
             impl.scores(text)
             impl.scores(text * 8)
-        print(f"{name:12} build {built:5.2f}s, build + models of all scripts {time.perf_counter() - started:5.2f}s,"
+        total = time.perf_counter() - started
+        print(f"{name:12} build {built:5.2f}s, build + models of all scripts {total:5.2f}s,"
               f" RSS +{rss_mb() - before:6.0f} MB")
 
 
@@ -330,7 +336,8 @@ def seed_speed(backends: list[str]) -> None:
         cpu = time.process_time() - started
         results = [language.annotate(copy.deepcopy(a), s) for a in articles]
         summary = ", ".join(f"{a.language}{'+mixed' if a.is_mixed_language else ''}" for a in results)
-        print(f"{name:12} {segments / cpu:6.0f} segments/s, {1000 * cpu / (5 * len(articles)):6.1f} ms/doc  [{summary}]")
+        per_doc = 1000 * cpu / (5 * len(articles))
+        print(f"{name:12} {segments / cpu:6.0f} segments/s, {per_doc:6.1f} ms/doc  [{summary}]")
 
 
 def real_pages(backends: list[str], n_pages: int) -> None:
@@ -378,7 +385,8 @@ def real_pages(backends: list[str], n_pages: int) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="100 items per language and file, 300 documents")
     parser.add_argument("--limit", type=int, help="lingua_words items per language and file (default 500)")
     parser.add_argument("--docs", type=int, help="synthetic documents (default 1000)")
@@ -389,7 +397,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true", help="print false alarms and missed documents")
     parser.add_argument("--skip-words", action="store_true", help="only the synthetic documents and speed")
-    parser.add_argument("--max-chars", type=int, help="Settings.language_max_chars (default: the setting's default)")
+    parser.add_argument("--max-chars", type=int, help="Settings.language_max_chars (default: its default)")
     args = parser.parse_args(argv)
     global MAX_CHARS
     MAX_CHARS = args.max_chars or MAX_CHARS

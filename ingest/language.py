@@ -9,9 +9,12 @@ How a label is decided (see docs/language.md):
 1. The script (``ingest.scripts``) comes first.  A script used by one language decides it (Thai,
    Hangul, kana, Greek, ...); a shared script (Devanagari, Arabic, Cyrillic, Han) restricts the
    detector's distribution to its languages, the most common one getting a small prior boost.
-2. The backend (lingua, or langdetect's n-gram profiles scored exhaustively and deterministically)
-   gives a distribution over languages; it is called once per segment or sentence piece, on at most
-   ``settings.language_max_chars`` characters.
+2. The backend (``ingest.language_backends``) gives a distribution over languages, once per
+   segment or sentence piece, on at most ``settings.language_max_chars`` characters.  With the
+   langdetect backend that is langdetect's n-gram profiles, scored exhaustively (deterministic,
+   fast).  With lingua (the default) langdetect takes the first look and lingua the second, on the
+   document's language (checked on its heaviest segments) and on every segment the first look
+   could not settle: short headings, foreign segments, names (``_second_look``).
 3. The document's dominant language (and ``article.language_hint``) is a prior for every segment,
    which keeps short headings in the document's language from drifting to a neighbour.
 4. Too few letters, or no candidate reaching ``UND_BELOW``, gives ``und`` rather than a wild guess;
@@ -33,7 +36,7 @@ from ingest.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-MIN_WEIGHT = 3  # fewer letters than this (dense scripts count double): "und"
+MIN_WEIGHT = 3  # fewer letters than this gives "und" (but one Han, kana or Hangul character will do)
 UND_BELOW = 0.25  # best posterior among the script's candidates below this: "und"
 SCRIPT_DEFAULT_BOOST = 2.0  # prior for the first language of a shared script (Deva -> hi, Arab -> ar)
 CONTEXT_BOOST = 4.0  # prior for the document's language (scaled by its share) and the hint
@@ -110,7 +113,7 @@ def analyse(text: str, backend, max_chars: int, detect_limit: int | None = None)
     words = [w for w in (sample if limit >= len(scan) else scan).split() if any(ch.isalpha() for ch in w)]
     dist = None
     candidates = info.languages
-    if info.weight >= MIN_WEIGHT and limit > 0 and (candidates is None or len(candidates) > 1):
+    if _enough(info) and limit > 0 and (candidates is None or len(candidates) > 1):
         sample = _without_names(sample) if info.script in _CASED else sample
         dist = backend.scores(sample)
     else:
@@ -121,6 +124,11 @@ def analyse(text: str, backend, max_chars: int, detect_limit: int | None = None)
         caps = sum(1 for w in alpha if w[:1].isupper())
         name_like = bool(alpha) and caps / len(alpha) >= 0.6
     return Unit(info, len(words), dist, name_like, sample, backend)
+
+
+def _enough(info: scripts.ScriptInfo) -> bool:
+    """Enough letters to ask a detector: MIN_WEIGHT, or one character of a dense script (Han)."""
+    return info.weight >= (2 if info.script in scripts.DENSE_SCRIPTS else MIN_WEIGHT)
 
 
 def _without_names(sample: str) -> str:
@@ -157,13 +165,15 @@ def _posterior(unit: Unit, backend, context: dict[str, float]) -> tuple[dict[str
     """Normalised posterior, its reliability (letters, script share) and whether the choice was
     open (not narrowed down by the script)."""
     info = unit.info
-    if info.weight < MIN_WEIGHT:
+    if info.weight == 0:
         return {}, 0.0, True
     candidates = info.languages
-    if candidates is not None and len(candidates) <= 1:
+    if candidates is not None and len(candidates) <= 1:  # even one kana or Hangul character decides
         if not candidates:
             return {}, 0.0, False  # a script without an ISO 639-1 language (Cherokee, Tifinagh, ...)
         return {candidates[0]: 1.0}, _reliability(info.weight, SCRIPT_SCALE) * info.share, False
+    if not _enough(info):
+        return {}, 0.0, True
     reliability = _reliability(info.weight, DETECTOR_SCALE) * info.share
     if info.script == "Hani" and context.get("ja", 0.0) >= 0.5:
         return {"ja": 1.0}, reliability, False  # kanji-only lines of a Japanese document

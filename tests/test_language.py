@@ -314,3 +314,12 @@ def test_seeds_001_to_004_are_english_and_not_mixed(seeds_dir, backend, prefix):
     art = run(_seed(seeds_dir, prefix), backend)
     assert art.language == "en" and not art.is_mixed_language
     assert art.language_confidence > 0.8
+
+
+def test_language_settings_are_validated():
+    from ingest.settings import SettingsError
+
+    with pytest.raises(SettingsError):
+        Settings(language_max_chars=0)
+    with pytest.raises(SettingsError):
+        Settings(language_backend="cld3")
