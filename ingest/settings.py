@@ -34,6 +34,8 @@ class Settings:
     # language identification
     language_backend: str = "lingua"
     language_max_chars: int = 1000  # characters sampled per segment
+    language_split: bool = True  # split long segments where the language switches between sentences
+    language_low_accuracy: bool = False  # lingua: trigram models only (~90 MB instead of ~1.1 GB)
     min_segment_chars: int = 2
 
     # translation
@@ -88,7 +90,8 @@ class Settings:
             raise SettingsError(f"compute_type must be one of {', '.join(COMPUTE_TYPES)}, got {self.compute_type!r}")
         if not (isinstance(self.target_language, str) and 2 <= len(self.target_language) <= 3):
             raise SettingsError(f"target_language must be an ISO 639-1 code such as 'en', got {self.target_language!r}")
-        for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes"):
+        for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes",
+                     "language_max_chars"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
         self._check_fetching()
