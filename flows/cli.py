@@ -82,6 +82,12 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
     run.add_argument("--target-language", default="en", metavar="LANG", help="ISO 639-1 code to translate into")
     run.add_argument("--language-backend", choices=["lingua", "langdetect"], default=None,
                      help="language identification backend (default: the library's)")
+    run.add_argument("--language-max-chars", type=_positive_int, metavar="N",
+                     help=f"characters sampled per segment (default: {_settings_default('language_max_chars')})")
+    run.add_argument("--no-language-split", action="store_true",
+                     help="do not split long paragraphs where the language switches")
+    run.add_argument("--language-low-accuracy", action="store_true",
+                     help="lingua's low-accuracy mode: ~75 MB instead of ~1.1 GB, worse on short text")
     run.add_argument("--packages-dir", metavar="DIR",
                      help="argos packages directory (default: $ARGOS_PACKAGES_DIR, else argos' own)")
     run.add_argument("--compute-type", default=None, help="CTranslate2 compute type (int8, float32, ...)")
@@ -141,6 +147,9 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "translate": not args.no_translate,
         "target_language": args.target_language,
         "language_backend": args.language_backend,
+        "language_max_chars": args.language_max_chars,
+        "language_split": False if args.no_language_split else None,
+        "language_low_accuracy": True if args.language_low_accuracy else None,
         "argos_packages_dir": str(resolve_packages_dir(args.packages_dir, env)),
         "compute_type": args.compute_type,
         "workers": args.workers,
