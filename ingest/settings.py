@@ -68,6 +68,9 @@ class Settings:
 
     # execution
     batch_size: int = 64
+    # records (articles, rejects) a batch holds in memory at once; a batch whose inputs hold more
+    # (a .jsonl of a million lines) is processed and staged in parts of this size
+    max_batch_records: int = 1000
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     task_runner: str = "local"
     dask_address: str | None = None
@@ -85,7 +88,8 @@ class Settings:
             raise SettingsError(f"compute_type must be one of {', '.join(COMPUTE_TYPES)}, got {self.compute_type!r}")
         if not (isinstance(self.target_language, str) and 2 <= len(self.target_language) <= 3):
             raise SettingsError(f"target_language must be an ISO 639-1 code such as 'en', got {self.target_language!r}")
-        for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes"):
+        for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes",
+                     "max_batch_records"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
 
