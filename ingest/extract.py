@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-from ingest.guard import DocumentTimeout, time_limit
+from ingest.guard import DocumentTimeout, time_limit, warm_once
 from ingest.loaders import parse_datetime
 from ingest.records import Article, Segment
 from ingest.settings import Settings
@@ -67,6 +67,7 @@ def extract(article: Article, settings: Settings) -> Article:
     payload = article.html if article.content_type == "html" and article.html is not None else article.raw_text
     if payload is not None and len(payload) > settings.max_document_bytes:  # chars <= UTF-8 bytes
         raise ExtractionError("too_large", f"document larger than the {settings.max_document_bytes:,}-byte limit")
+    warm_once("extract", _warm_up)  # first imports and caches: outside the per-document limit
     try:
         with time_limit(settings.extraction_timeout_s):
             if article.content_type == "html" and article.html is not None:
@@ -83,11 +84,20 @@ def extract(article: Article, settings: Settings) -> Article:
     return article
 
 
+def _warm_up() -> None:
+    _extract_html(Article("warm-up", html="<html><body><article><h1>Warm</h1><p>" + "Warm up text. " * 30
+                          + "</p></article></body></html>", content_type="html"))
+
+
 def _extract_html(article: Article) -> None:
     import trafilatura
 
+    html = article.html
+    head = html[:1024].lower()
+    if "<html" not in head and "<body" not in head:
+        html = f"<html><body>{html}</body></html>"  # a fragment (JSONL, feeds): trafilatura wants a page
     doc = trafilatura.bare_extraction(
-        article.html,
+        html,
         url=article.url,
         with_metadata=True,
         include_comments=False,

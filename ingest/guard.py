@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,22 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         yield
     finally:
         _WATCHDOG.disarm(token)  # after this no DocumentTimeout can arrive for this block
+
+
+_warmed: set = set()
+
+
+def warm_once(key: object, fn: Callable[[], object]) -> None:
+    """Run ``fn`` once per process, *outside* any time limit: lazy model loading and first imports
+    must neither count against the first document's limit nor be interrupted half-way (a module
+    or model cache left half-initialised would break every later document)."""
+    if key in _warmed:
+        return
+    _warmed.add(key)
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - the real call will report the problem per document
+        logger.debug("warm-up %r failed: %s", key, exc)
 
 
 # --- text that Arrow can write ---------------------------------------------------------------

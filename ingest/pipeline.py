@@ -24,10 +24,10 @@ import pyarrow as pa
 
 from ingest import extract as extract_mod
 from ingest import language as language_mod
-from ingest.guard import DocumentTimeout, scrub, time_limit
+from ingest.guard import DocumentTimeout, scrub, time_limit, warm_once
 from ingest.idset import IdSet
 from ingest.loaders import WorkItem, load, plan
-from ingest.records import Article, Reject, StateUpdate
+from ingest.records import Article, Reject, Segment, StateUpdate
 from ingest.settings import Settings
 from ingest.storage import Storage
 from ingest.summary import Summary
@@ -93,7 +93,10 @@ def _load_step(items: Iterable[WorkItem], settings: Settings, rejects: "_RejectS
 
 
 def _annotate(article: Article, settings: Settings) -> Article:
-    """Language identification under the per-document time limit."""
+    """Language identification under the per-document time limit (models load before, outside it)."""
+    warm_once(("language", settings), lambda: language_mod.annotate(
+        Article("warm-up", text="A short sentence to load the models.",
+                segments=[Segment(0, "A short sentence to load the models.")]), settings))
     try:
         with time_limit(settings.extraction_timeout_s):
             return language_mod.annotate(article, settings)
