@@ -155,3 +155,48 @@ def make_corpus(d: Path, *, big: bool = True) -> Expected:
         fh.write(b"Bytes name title\n" + PARAGRAPH.encode())
     exp.uris.add(os.fsdecode(os.path.realpath(raw_name)).encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
     return exp
+
+
+# --- small generated multilingual corpora (own sentences) --------------------------------------
+
+SENTENCES = {
+    "en": ["The city council opened a new library near the river on {day}.",
+           "Engineers said the bridge repairs would finish before the winter storms.",
+           "Local farmers expect a larger apple harvest than last year."],
+    "de": ["Der Stadtrat hat am {day} eine neue Bibliothek am Fluss eröffnet.",
+           "Die Ingenieure sagen, dass die Brücke vor dem Winter fertig repariert wird.",
+           "Die Bauern in der Region erwarten eine größere Apfelernte als im letzten Jahr."],
+    "fr": ["Le conseil municipal a ouvert une nouvelle bibliothèque près de la rivière le {day}.",
+           "Les ingénieurs affirment que les travaux du pont seront terminés avant l'hiver.",
+           "Les agriculteurs de la région attendent une récolte de pommes plus abondante."],
+    "es": ["El ayuntamiento abrió una nueva biblioteca junto al río el {day}.",
+           "Los ingenieros dijeron que las obras del puente terminarán antes del invierno.",
+           "Los agricultores de la zona esperan una cosecha de manzanas mayor que la del año pasado."],
+}
+
+
+def article_text(i: int) -> tuple[str, str, str]:
+    """(language, title, body) of generated article ``i`` (distinct for every i)."""
+    lang = sorted(SENTENCES)[i % len(SENTENCES)]
+    lines = SENTENCES[lang]
+    title = f"{lines[0].split(' ')[1].capitalize()} {i}: " + lines[i % 3].format(day=f"day {i}")[:60]
+    body = "\n".join(lines[(i + k) % 3].format(day=f"day {i}") + f" ({i}-{k})" for k in range(3))
+    return lang, title, body
+
+
+def write_articles(d: Path, n: int, start: int = 0) -> list[Path]:
+    """``n`` small articles as .txt, .md and .html files in ``d``."""
+    d.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(start, start + n):
+        lang, title, body = article_text(i)
+        if i % 3 == 2:
+            paras = "".join(f"<p>{line}</p>" for line in body.split("\n"))
+            path = d / f"article-{i:05d}.html"
+            path.write_text(f"<!DOCTYPE html><html lang='{lang}'><head><title>{title}</title></head><body>"
+                            f"<article><h1>{title}</h1>{paras}</article></body></html>", encoding="utf-8")
+        else:
+            path = d / f"article-{i:05d}.{'md' if i % 3 else 'txt'}"
+            path.write_text(f"{title}\n{body}\n", encoding="utf-8")
+        paths.append(path)
+    return paths
