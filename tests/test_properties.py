@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ingest import extract as extract_mod
@@ -151,25 +150,21 @@ def test_scrubbed_records_are_writable(uri, text, authors):
     rejects_to_table([scrub(Reject(uri, "load", "x", text))], run_id="r", rejected_at=datetime.now(timezone.utc))
 
 
-@pytest.fixture(scope="module")
-def small_merges():
-    saved, idset_mod.MERGE_AT = idset_mod.MERGE_AT, 7  # merge often: exercise the sorted arrays
-    yield
-    idset_mod.MERGE_AT = saved
-
-
 @FAST
 @given(added=st.lists(st.text(max_size=6), max_size=80), probes=st.lists(st.text(max_size=6), max_size=30))
-def test_idset_behaves_like_a_set(small_merges, added, probes):
-    assert idset_mod.MERGE_AT == 7
-    ids, model = idset_mod.IdSet(), set()
-    for value in added:
-        ids.add(value)
-        model.add(value)
-        assert value in ids
-    for value in probes + added:
-        assert (value in ids) == (value in model)
-    assert len(ids) == len(model)
+def test_idset_behaves_like_a_set(added, probes):
+    saved, idset_mod.MERGE_AT = idset_mod.MERGE_AT, 7  # merge often: exercise the sorted arrays
+    try:
+        ids, model = idset_mod.IdSet(), set()
+        for value in added:
+            ids.add(value)
+            model.add(value)
+            assert value in ids
+        for value in probes + added:
+            assert (value in ids) == (value in model)
+        assert len(ids) == len(model)
+    finally:
+        idset_mod.MERGE_AT = saved
 
 
 def test_idset_is_compact():
