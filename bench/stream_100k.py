@@ -218,7 +218,8 @@ def main() -> int:
     parser.add_argument("--shard", type=int, default=2_000, help="lines per .jsonl.gz shard (one work item)")
     parser.add_argument("--html-ratio", type=float, default=0.1, help="share of records given as HTML")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=1, help="work items (shards or files) per batch")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="work items per batch (default: 1 shard for jsonl, 64 files for files)")
     parser.add_argument("--max-batch-records", type=int, default=1000)
     parser.add_argument("--no-translate", action="store_true")
     parser.add_argument("--language-backend", choices=["lingua", "langdetect"], default=None)
@@ -235,7 +236,8 @@ def main() -> int:
         print(f"generated {args.n:,} articles ({args.format}, {size / 1e6:.1f} MB) in "
               f"{time.perf_counter() - started:.1f}s under {work}", flush=True)
 
-        settings = Settings(out=str(work / "out"), workers=args.workers, batch_size=args.batch_size,
+        batch_size = args.batch_size or (1 if args.format == "jsonl" else 64)
+        settings = Settings(out=str(work / "out"), workers=args.workers, batch_size=batch_size,
                             max_batch_records=args.max_batch_records, translate=not args.no_translate,
                             **({"language_backend": args.language_backend} if args.language_backend else {}))
         sampler = RssSampler()

@@ -131,6 +131,29 @@ class _RejectSink:
         self.items = []
 
 
+def _articles_table(articles: list[Article], settings: Settings, run_id: str, rejects: _RejectSink) -> pa.Table:
+    """The Arrow table of a chunk; a record Arrow cannot take becomes a ``write`` reject instead
+    of failing the whole batch."""
+    def build(chunk: list[Article]) -> pa.Table:
+        return articles_to_table(chunk, run_id=run_id, ingested_at=datetime.now(timezone.utc),
+                                 target_language=settings.target_language)
+
+    try:
+        return build(articles)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+        logger.warning("a record of the batch cannot be written (%s); checking them one by one", exc)
+    good = []
+    for article in articles:
+        try:
+            build([article])
+        except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+            rejects.append(Reject(article.source_uri, "write", "unwritable", f"{type(exc).__name__}: {exc}"[:500],
+                                  url=article.url))
+        else:
+            good.append(article)
+    return build(good)
+
+
 def _finalise(article: Article) -> Article:
     article.assign_id()
     return article
@@ -177,12 +200,14 @@ def process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult:
             break
         n_articles += len(articles)
         _translate_step(articles, settings, result.missing_pairs)
-        table = articles_to_table(articles, run_id=run_id, ingested_at=datetime.now(timezone.utc),
-                                  target_language=settings.target_language)
+        table = _articles_table(articles, settings, run_id, rejects)
+        n_articles -= len(articles) - table.num_rows  # those became rejects
         del articles
-        part = len(result.articles_paths) + 1
-        result.articles_paths.append(storage.write_table(
-            table, f"{STAGING_DIR}/{run_id}/articles-{batch.number:06d}-{part:04d}.parquet", settings.row_group_size))
+        if table.num_rows:
+            part = len(result.articles_paths) + 1
+            result.articles_paths.append(storage.write_table(
+                table, f"{STAGING_DIR}/{run_id}/articles-{batch.number:06d}-{part:04d}.parquet",
+                settings.row_group_size))
     rejects.flush()
     result.counts["inputs"] = n_articles + rejects.count
     result.seconds = time.perf_counter() - started

@@ -193,3 +193,21 @@ def test_existing_ids_are_held_compactly(tmp_path):
         assert "0" * 32 not in run._existing_articles
     finally:
         run.close()
+
+
+def test_a_record_arrow_cannot_write_is_rejected_not_fatal(tmp_path, monkeypatch):
+    from ingest import extract as extract_mod
+
+    real = extract_mod.extract
+
+    def poisoned(article, settings):
+        article = real(article, settings)
+        if "00001" in article.source_uri:
+            article.authors = [object()]  # a value no Parquet column can hold
+        return article
+
+    monkeypatch.setattr(extract_mod, "extract", poisoned)
+    write_articles(tmp_path / "in", 3)
+    summary = run_pipeline([str(tmp_path / "in")], Settings(out=str(tmp_path / "out"), workers=1, translate=False))
+    assert summary.balanced and summary.inputs == 3
+    assert summary.articles == 2 and summary.rejects_by_reason == {"write:unwritable": 1}
