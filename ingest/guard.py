@@ -30,6 +30,7 @@ import dataclasses
 import heapq
 import itertools
 import logging
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -57,8 +58,6 @@ class _Watchdog:
         self._pid = None
 
     def _ensure_thread(self) -> None:
-        import os
-
         if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
             self._pid = os.getpid()
             self._thread = threading.Thread(target=self._loop, name="ingest-watchdog", daemon=True)
@@ -70,7 +69,8 @@ class _Watchdog:
             token = next(self._tokens)
             self._active[token] = threading.get_ident()
             heapq.heappush(self._heap, (time.monotonic() + seconds, token))
-            self._cond.notify()
+            if self._heap[0][1] == token:  # the earliest deadline now: wake the watchdog to re-plan
+                self._cond.notify()
             return token
 
     def disarm(self, token: int) -> bool:
@@ -107,6 +107,16 @@ def _set_async_exc(ident: int, exc: type[BaseException] | None) -> None:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def _after_fork_in_child() -> None:
+    # a forked child has no watchdog thread and may have copied a lock held by it: start afresh
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 _SUPPORTED = hasattr(ctypes, "pythonapi") and hasattr(ctypes.pythonapi, "PyThreadState_SetAsyncExc")
 
 

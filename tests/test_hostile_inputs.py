@@ -399,3 +399,23 @@ def test_no_code_path_evaluates_or_unpickles_data():
                 if match and not any(rel == f and snippet in code for f, snippet in ALLOWED):
                     hits.append(f"{rel}:{lineno}: {line.strip()}")
     assert not hits, "\n".join(hits)
+
+
+def test_time_limit_works_in_a_forked_child():
+    """A child forked while the watchdog is busy gets its own watchdog (no inherited lock)."""
+    import multiprocessing
+
+    with time_limit(5):  # the parent's watchdog is armed while forking
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1) as pool:
+            assert pool.apply(_child_times_out) == "timeout"
+
+
+def _child_times_out() -> str:
+    try:
+        with time_limit(0.2):
+            while True:
+                sum(range(1000))
+    except DocumentTimeout:
+        return "timeout"
+    return "no timeout"
