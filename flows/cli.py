@@ -98,6 +98,12 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
     run.add_argument("--task-runner", choices=["local", "threads", "dask"], default=None,
                      help="where batches run: local processes, threads, or a Dask cluster")
     run.add_argument("--dask-address", metavar="ADDR", help="existing Dask scheduler (tcp://host:8786)")
+    run.add_argument("--max-document-bytes", type=_positive_int, metavar="N",
+                     help=f"largest input document accepted (default: {_settings_default('max_document_bytes')})")
+    run.add_argument("--extraction-timeout", type=float, metavar="S", help="time limit per document for extraction "
+                     f"and for language identification (default: {_settings_default('extraction_timeout_s')})")
+    run.add_argument("--max-batch-records", type=_positive_int, metavar="N",
+                     help=f"records staged per part of a batch (default: {_settings_default('max_batch_records')})")
     run.add_argument("--state-dir", metavar="DIR", help="where fetch state and the story index live "
                                                         "(default: OUT/_state for a local OUT)")
     run.add_argument("--allow-private-addresses", action="store_true",
@@ -157,6 +163,9 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "task_runner": args.task_runner,
         "dask_address": args.dask_address,
         "state_dir": args.state_dir,
+        "max_document_bytes": args.max_document_bytes,
+        "extraction_timeout_s": args.extraction_timeout,
+        "max_batch_records": args.max_batch_records,
         "allow_private_addresses": args.allow_private_addresses or None,
         "respect_robots": False if args.no_robots else None,
         "user_agent": args.user_agent,

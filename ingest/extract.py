@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
+from ingest.guard import DocumentTimeout, time_limit, warm_once
 from ingest.loaders import parse_datetime
 from ingest.records import Article, Segment
 from ingest.settings import Settings
@@ -60,11 +61,22 @@ def decode_html(data: bytes, declared: str | None = None) -> str:
 
 
 def extract(article: Article, settings: Settings) -> Article:
-    """Fill title, text, metadata and segments; raises ExtractionError when there is no article."""
-    if article.content_type == "html" and article.html is not None:
-        _extract_html(article)
-    else:
-        _extract_text(article)
+    """Fill title, text, metadata and segments; raises ExtractionError when there is no article,
+    when the payload is over ``max_document_bytes`` ("too_large") or when extraction takes longer
+    than ``extraction_timeout_s`` ("timeout")."""
+    payload = article.html if article.content_type == "html" and article.html is not None else article.raw_text
+    if payload is not None and len(payload) > settings.max_document_bytes:  # chars <= UTF-8 bytes
+        raise ExtractionError("too_large", f"document larger than the {settings.max_document_bytes:,}-byte limit")
+    warm_once("extract", _warm_up)  # first imports and caches: outside the per-document limit
+    try:
+        with time_limit(settings.extraction_timeout_s):
+            if article.content_type == "html" and article.html is not None:
+                _extract_html(article)
+            else:
+                _extract_text(article)
+    except DocumentTimeout:
+        article.html = article.raw_text = None
+        raise ExtractionError("timeout", f"extraction took longer than {settings.extraction_timeout_s:g} s") from None
     article.html = None  # the payload is consumed: do not carry it further
     article.raw_text = None
     if len(article.text.strip()) < settings.min_text_chars and not article.title:
@@ -72,11 +84,20 @@ def extract(article: Article, settings: Settings) -> Article:
     return article
 
 
+def _warm_up() -> None:
+    _extract_html(Article("warm-up", html="<html><body><article><h1>Warm</h1><p>" + "Warm up text. " * 30
+                          + "</p></article></body></html>", content_type="html"))
+
+
 def _extract_html(article: Article) -> None:
     import trafilatura
 
+    html = article.html
+    head = html[:1024].lower()
+    if "<html" not in head and "<body" not in head:
+        html = f"<html><body>{html}</body></html>"  # a fragment (JSONL, feeds): trafilatura wants a page
     doc = trafilatura.bare_extraction(
-        article.html,
+        html,
         url=article.url,
         with_metadata=True,
         include_comments=False,

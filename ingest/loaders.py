@@ -181,6 +181,9 @@ def _load_text(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]
     if not data.strip():
         yield Reject(item.location, "load", "empty", "file is empty")
         return
+    if _is_html(data):  # an HTML page saved as .txt: extract it, do not keep its markup as text
+        yield from _load_html(item, settings)
+        return
     text = decode_text(data)
     if _looks_binary(text):
         yield Reject(item.location, "load", "binary", "content is not text")
@@ -204,10 +207,17 @@ def _load_jsonl(item: WorkItem, settings: Settings) -> Iterator[Article | Reject
             lineno += 1
             uri = f"{item.location}#{lineno}"
             if len(raw) > settings.max_document_bytes and not raw.endswith(b"\n"):
-                yield Reject(uri, "load", "too_large", f"line longer than {settings.max_document_bytes:,} bytes")
-                # skip the rest of the over-long line
-                while raw and not raw.endswith(b"\n"):
+                # skip the rest of the over-long line, but not forever: a gzip bomb inflates to
+                # ~1000x its size, so past a budget the rest of the file is given up (and said so)
+                skipped, budget = len(raw), 8 * settings.max_document_bytes
+                while raw and not raw.endswith(b"\n") and skipped <= budget:
                     raw = fh.readline(1 << 20)
+                    skipped += len(raw)
+                if skipped > budget:
+                    yield Reject(uri, "load", "too_large",
+                                 f"line longer than {budget:,} bytes; the rest of the file was not read")
+                    return
+                yield Reject(uri, "load", "too_large", f"line longer than {settings.max_document_bytes:,} bytes")
                 continue
             if not raw.strip():
                 continue  # blank lines are not records
@@ -247,11 +257,15 @@ def _jsonl_record(raw: bytes, uri: str, item: WorkItem) -> Article | Reject:
 def _load_sniff(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
     """A file named explicitly whose suffix we do not know: decide by content."""
     data = read_bytes(item.location, settings.max_document_bytes)
-    head = data[:2048].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+    if _is_html(data):
         yield from _load_html(item, settings)
     else:
         yield from _load_text(item, settings)
+
+
+def _is_html(data: bytes) -> bool:
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<body" in head
 
 
 def _is_gzip(path: str) -> bool:

@@ -24,8 +24,10 @@ import pyarrow as pa
 
 from ingest import extract as extract_mod
 from ingest import language as language_mod
+from ingest.guard import DocumentTimeout, scrub, time_limit, warm_once
+from ingest.idset import IdSet
 from ingest.loaders import WorkItem, load, plan
-from ingest.records import Article, Reject, StateUpdate
+from ingest.records import Article, Reject, Segment, StateUpdate
 from ingest.settings import Settings
 from ingest.storage import Storage
 from ingest.summary import Summary
@@ -47,8 +49,10 @@ class Batch:
 @dataclass
 class BatchResult:
     number: int
-    articles_path: str | None = None
-    rejects_path: str | None = None
+    # staged parts, in order: a batch whose inputs hold many records (a large .jsonl) is staged in
+    # parts of at most ``settings.max_batch_records`` records, so memory does not grow with an input
+    articles_paths: list[str] = field(default_factory=list)
+    rejects_paths: list[str] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     state_updates: list[StateUpdate] = field(default_factory=list)
     missing_pairs: Counter = field(default_factory=Counter)
@@ -76,7 +80,7 @@ def _guarded(stage: str, fn: Callable[[Article], Article], records: Iterable[Art
                                   f"{type(exc).__name__}: {exc}"[:500], url=article.url))
 
 
-def _load_step(items: Iterable[WorkItem], settings: Settings, rejects: list[Reject],
+def _load_step(items: Iterable[WorkItem], settings: Settings, rejects: "_RejectSink",
                updates: list[StateUpdate]) -> Iterator[Article]:
     for item in items:
         for record in load(item, settings):
@@ -85,7 +89,69 @@ def _load_step(items: Iterable[WorkItem], settings: Settings, rejects: list[Reje
             elif isinstance(record, StateUpdate):
                 updates.append(record)
             else:
-                yield record
+                yield scrub(record)  # lone surrogates (JSON escapes, non-UTF-8 file names) cannot be written
+
+
+def _annotate(article: Article, settings: Settings) -> Article:
+    """Language identification under the per-document time limit (models load before, outside it)."""
+    warm_once(("language", settings), lambda: language_mod.annotate(
+        Article("warm-up", text="A short sentence to load the models.",
+                segments=[Segment(0, "A short sentence to load the models.")]), settings))
+    try:
+        with time_limit(settings.extraction_timeout_s):
+            return language_mod.annotate(article, settings)
+    except DocumentTimeout:
+        raise extract_mod.ExtractionError(
+            "timeout", f"language identification took longer than {settings.extraction_timeout_s:g} s") from None
+
+
+class _RejectSink:
+    """Collects a batch's rejects and stages them in parts, so a file of a million broken lines
+    does not hold a million rejects in memory."""
+
+    def __init__(self, storage: Storage, settings: Settings, run_id: str, result: BatchResult) -> None:
+        self.storage, self.settings, self.run_id, self.result = storage, settings, run_id, result
+        self.items: list[Reject] = []
+        self.count = 0
+
+    def append(self, reject: Reject) -> None:
+        self.items.append(scrub(reject))
+        self.count += 1
+        if len(self.items) >= self.settings.max_batch_records:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.items:
+            return
+        table = rejects_to_table(self.items, run_id=self.run_id, rejected_at=datetime.now(timezone.utc))
+        part = len(self.result.rejects_paths) + 1
+        self.result.rejects_paths.append(self.storage.write_table(
+            table, f"{STAGING_DIR}/{self.run_id}/rejects-{self.result.number:06d}-{part:04d}.parquet",
+            self.settings.row_group_size))
+        self.items = []
+
+
+def _articles_table(articles: list[Article], settings: Settings, run_id: str, rejects: _RejectSink) -> pa.Table:
+    """The Arrow table of a chunk; a record Arrow cannot take becomes a ``write`` reject instead
+    of failing the whole batch."""
+    def build(chunk: list[Article]) -> pa.Table:
+        return articles_to_table(chunk, run_id=run_id, ingested_at=datetime.now(timezone.utc),
+                                 target_language=settings.target_language)
+
+    try:
+        return build(articles)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+        logger.warning("a record of the batch cannot be written (%s); checking them one by one", exc)
+    good = []
+    for article in articles:
+        try:
+            build([article])
+        except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+            rejects.append(Reject(article.source_uri, "write", "unwritable", f"{type(exc).__name__}: {exc}"[:500],
+                                  url=article.url))
+        else:
+            good.append(article)
+    return build(good)
 
 
 def _finalise(article: Article) -> Article:
@@ -121,25 +187,29 @@ def process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult:
     """Load, extract, identify languages and translate one batch; stage the rows as Parquet."""
     started = time.perf_counter()
     result = BatchResult(number=batch.number, items=len(batch.items))
-    rejects: list[Reject] = []
+    storage = Storage(settings.out)
+    rejects = _RejectSink(storage, settings, run_id, result)
     records: Iterator[Article] = _load_step(batch.items, settings, rejects, result.state_updates)
     records = _guarded("extract", lambda a: extract_mod.extract(a, settings), records, rejects)
-    records = _guarded("language", lambda a: language_mod.annotate(a, settings), records, rejects)
+    records = _guarded("language", lambda a: _annotate(a, settings), records, rejects)
     records = _guarded("finalise", _finalise, records, rejects)
-    articles = list(records)
-    _translate_step(articles, settings, result.missing_pairs)
-
-    now = datetime.now(timezone.utc)
-    storage = Storage(settings.out)
-    if articles:
-        table = articles_to_table(articles, run_id=run_id, ingested_at=now, target_language=settings.target_language)
-        result.articles_path = storage.write_table(
-            table, f"{STAGING_DIR}/{run_id}/articles-{batch.number:06d}.parquet", settings.row_group_size)
-    if rejects:
-        table = rejects_to_table(rejects, run_id=run_id, rejected_at=now)
-        result.rejects_path = storage.write_table(
-            table, f"{STAGING_DIR}/{run_id}/rejects-{batch.number:06d}.parquet", settings.row_group_size)
-    result.counts["inputs"] = len(articles) + len(rejects)
+    n_articles = 0
+    while True:
+        articles = list(itertools.islice(records, settings.max_batch_records))
+        if not articles:
+            break
+        n_articles += len(articles)
+        _translate_step(articles, settings, result.missing_pairs)
+        table = _articles_table(articles, settings, run_id, rejects)
+        n_articles -= len(articles) - table.num_rows  # those became rejects
+        del articles
+        if table.num_rows:
+            part = len(result.articles_paths) + 1
+            result.articles_paths.append(storage.write_table(
+                table, f"{STAGING_DIR}/{run_id}/articles-{batch.number:06d}-{part:04d}.parquet",
+                settings.row_group_size))
+    rejects.flush()
+    result.counts["inputs"] = n_articles + rejects.count
     result.seconds = time.perf_counter() - started
     return result
 
@@ -154,8 +224,10 @@ class Pipeline:
         self.storage = Storage(settings.out)
         self.settings = settings.replace(state_dir=resolve_state_dir(settings))
         self.summary = Summary(run_id=self.run_id, output=self.storage.uri())
-        self._existing_articles: set[str] = set()
-        self._existing_rejects: set[str] = set()
+        self._existing_articles = IdSet()  # compact: 16 bytes per id already in the output
+        self._existing_rejects = IdSet()
+        self._counted_batch: int | None = None  # the batch being committed (a retried commit counts once)
+        self._committed_parts: set[tuple[str, int]] = set()
         self._updates: list[StateUpdate] = []
         self._index = None
         self._lock = None
@@ -168,10 +240,15 @@ class Pipeline:
         self.storage.check_writable()
         self._lock = RunLock(self.settings.state_dir)
         self._lock.acquire()
-        # we hold the lock: staging left by a run that crashed is stale (its inputs are redone)
+        # we hold the lock: staging and temporary files left by a run that was killed are stale
+        # (its inputs are redone; rows it renamed into place are skipped as already present)
         self.storage.remove(STAGING_DIR, recursive=True)
-        self._existing_articles = self.storage.read_column_values(ARTICLES_DIR, "article_id")
-        self._existing_rejects = self.storage.read_column_values(REJECTS_DIR, "reject_id")
+        for directory in (ARTICLES_DIR, REJECTS_DIR):
+            self.storage.remove_temp_files(directory)
+        for ids in self.storage.iter_column_values(ARTICLES_DIR, "article_id"):
+            self._existing_articles.update(ids)
+        for ids in self.storage.iter_column_values(REJECTS_DIR, "reject_id"):
+            self._existing_rejects.update(ids)
         self._index = StoryIndex(self.settings.state_dir, self.settings)
         logger.info("run %s: writing to %s (%d articles already there)", self.run_id, self.summary.output,
                     len(self._existing_articles))
@@ -186,42 +263,65 @@ class Pipeline:
             yield Batch(number, chunk)
 
     def commit(self, result: BatchResult) -> None:
-        """Take one processed batch (in batch order): stories, idempotency, final atomic write."""
-        self.summary.count_batch(result)
-        self._updates.extend(result.state_updates)
-        if result.articles_path:
-            table = self.storage.read_table(result.articles_path)
-            articles = table_to_dedup_articles(table)
-            self._index.assign(articles)  # also for rows already written: keeps the index whole
-            table = with_story_columns(table, articles)
-            keep = []
-            for i, article_id in enumerate(table.column("article_id").to_pylist()):
-                if article_id in self._existing_articles:
-                    self.summary.articles_existing += 1
-                else:
-                    self._existing_articles.add(article_id)
-                    keep.append(i)
-            table = table.take(pa.array(keep, type=pa.int64()))
-            if table.num_rows:
-                self.storage.write_table(
-                    table, f"{ARTICLES_DIR}/ingest_date={self._date}/part-{self.run_id}-{result.number:06d}.parquet",
-                    self.settings.row_group_size)
-                self.summary.count_articles(table)
-        if result.rejects_path:
-            table = self.storage.read_table(result.rejects_path)
-            keep = []
-            for i, reject_id in enumerate(table.column("reject_id").to_pylist()):
-                if reject_id in self._existing_rejects:
-                    self.summary.rejects_existing += 1
-                else:
-                    self._existing_rejects.add(reject_id)
-                    keep.append(i)
-            table = table.take(pa.array(keep, type=pa.int64()))
-            if table.num_rows:
-                self.storage.write_table(
-                    table, f"{REJECTS_DIR}/ingest_date={self._date}/part-{self.run_id}-{result.number:06d}.parquet",
-                    self.settings.row_group_size)
-            self.summary.count_rejects(self.storage.read_table(result.rejects_path, ["stage", "reason"]))
+        """Take one processed batch (in batch order): stories, idempotency, final atomic write.
+        Safe to call again for the same batch after a failure (a task retry): parts already
+        committed are skipped and the batch is counted once."""
+        if self._counted_batch != result.number:
+            self.summary.count_batch(result)
+            self._updates.extend(result.state_updates)
+            self._counted_batch, self._committed_parts = result.number, set()
+        for i, path in enumerate(result.articles_paths):
+            if ("articles", i) not in self._committed_parts:
+                self._commit_articles(path, self._final_name(ARTICLES_DIR, result.number, i))
+                self._committed_parts.add(("articles", i))
+        for i, path in enumerate(result.rejects_paths):
+            if ("rejects", i) not in self._committed_parts:
+                self._commit_rejects(path, self._final_name(REJECTS_DIR, result.number, i))
+                self._committed_parts.add(("rejects", i))
+
+    def _final_name(self, directory: str, number: int, part: int) -> str:
+        suffix = f"-{part + 1:04d}" if part else ""  # most batches have one part: part-<run>-000001.parquet
+        return f"{directory}/ingest_date={self._date}/part-{self.run_id}-{number:06d}{suffix}.parquet"
+
+    def _commit_articles(self, staged: str, final: str) -> None:
+        table = self.storage.read_table(staged)
+        articles = table_to_dedup_articles(table)
+        self._index.assign(articles)  # also for rows already written: keeps the index whole
+        table = with_story_columns(table, articles)
+        del articles
+        keep, new_ids, existing = self._split_new(table.column("article_id").to_pylist(), self._existing_articles)
+        table = table.take(pa.array(keep, type=pa.int64()))
+        if table.num_rows:
+            self.storage.write_table(table, final, self.settings.row_group_size)
+        # recorded only once written: after a failed write a retry writes these rows, never skips them
+        self._existing_articles.update(new_ids)
+        self.summary.articles_existing += existing
+        if table.num_rows:
+            self.summary.count_articles(table)
+
+    def _commit_rejects(self, staged: str, final: str) -> None:
+        table = self.storage.read_table(staged)
+        keep, new_ids, existing = self._split_new(table.column("reject_id").to_pylist(), self._existing_rejects)
+        counted = table.select(["stage", "reason"])
+        table = table.take(pa.array(keep, type=pa.int64()))
+        if table.num_rows:
+            self.storage.write_table(table, final, self.settings.row_group_size)
+        self._existing_rejects.update(new_ids)
+        self.summary.rejects_existing += existing
+        self.summary.count_rejects(counted)
+
+    @staticmethod
+    def _split_new(ids: list[str], present: IdSet) -> tuple[list[int], set[str], int]:
+        """Row numbers to write (ids neither in the output nor earlier in this part), those ids,
+        and how many rows were already present."""
+        keep, new_ids, existing = [], set(), 0
+        for i, value in enumerate(ids):
+            if value in new_ids or value in present:
+                existing += 1
+            else:
+                new_ids.add(value)
+                keep.append(i)
+        return keep, new_ids, existing
 
     def finish(self) -> Summary:
         """Persist state (after all rows are written) and clean the staging area."""

@@ -73,6 +73,9 @@ class Settings:
 
     # execution
     batch_size: int = 64
+    # records (articles, rejects) a batch holds in memory at once; a batch whose inputs hold more
+    # (a .jsonl of a million lines) is processed and staged in parts of this size
+    max_batch_records: int = 1000
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     task_runner: str = "local"
     dask_address: str | None = None
@@ -91,7 +94,7 @@ class Settings:
         if not (isinstance(self.target_language, str) and 2 <= len(self.target_language) <= 3):
             raise SettingsError(f"target_language must be an ISO 639-1 code such as 'en', got {self.target_language!r}")
         for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes",
-                     "language_max_chars"):
+                     "language_max_chars", "max_batch_records"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
         self._check_fetching()

@@ -11,6 +11,7 @@ import logging
 import posixpath
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -122,6 +123,13 @@ class Storage:
     def read_column_values(self, relpath: str, column: str) -> set[str]:
         """All values of one string column over the Parquet files below ``relpath``."""
         values: set[str] = set()
+        for chunk in self.iter_column_values(relpath, column):
+            values.update(chunk)
+        return values
+
+    def iter_column_values(self, relpath: str, column: str) -> Iterator[list[str]]:
+        """The non-null values of one string column, one list per Parquet file below ``relpath``
+        (memory: one file's column at a time)."""
         for rel in self.listdir(relpath, ".parquet"):
             try:
                 with self.fs.open(self.path(rel), "rb") as fh:
@@ -129,5 +137,20 @@ class Storage:
             except Exception as exc:  # noqa: BLE001 - a foreign or damaged file must not stop the run
                 logger.warning("cannot read %s (%s); ignoring it", rel, exc)
                 continue
-            values.update(v for v in table.column(column).to_pylist() if v is not None)
-        return values
+            yield [v for v in table.column(column).to_pylist() if v is not None]
+
+    def remove_temp_files(self, relpath: str) -> int:
+        """Delete temporary files (``.<name>.<hex>.tmp``) that a killed writer left below ``relpath``.
+        Call only while holding the run lock (then no other writer can own them)."""
+        base = self.path(relpath)
+        if not self.fs.exists(base):
+            return 0
+        removed = 0
+        for full in self.fs.find(base):
+            name = posixpath.basename(full)
+            if name.startswith(".") and name.endswith(".tmp"):
+                self.fs.rm(full)
+                removed += 1
+        if removed:
+            logger.info("removed %d temporary file(s) left by an interrupted run below %s", removed, relpath)
+        return removed

@@ -14,6 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.idset import IdSet
+
 
 @dataclass
 class Summary:
@@ -28,7 +30,7 @@ class Summary:
     languages: Counter = field(default_factory=Counter)
     mixed: int = 0
     translation: Counter = field(default_factory=Counter)
-    stories: set = field(default_factory=set)
+    stories: IdSet = field(default_factory=IdSet)  # compact set: grows with the stories of the run
     duplicates: Counter = field(default_factory=Counter)  # duplicate_level -> n
     missing_pairs: Counter = field(default_factory=Counter)  # (src, tgt) -> segments
     batches: int = 0
@@ -48,7 +50,7 @@ class Summary:
         self.languages.update(table.column("language").to_pylist())
         self.mixed += int(pc.sum(table.column("is_mixed_language")).as_py() or 0)
         self.translation.update(table.column("translation_status").to_pylist())
-        self.stories.update(table.column("story_id").to_pylist())
+        self.stories.update(v for v in table.column("story_id").to_pylist() if v)
         self.duplicates.update(v for v in table.column("duplicate_level").to_pylist() if v)
 
     def count_rejects(self, table: pa.Table) -> None:
