@@ -11,9 +11,8 @@ articles (a task run costs ~11 ms of orchestration here).
 
 Retries: only for I/O failures (``OSError``: the output store, the network), never for a
 deterministic error that would fail again.  ``process-batch`` is safe to retry: its staging file
-has a fixed name and is written atomically.  ``commit-batch`` is not retried yet, because
-``Pipeline.commit`` updates its bookkeeping before its write (a retry after a failed write would
-count the rows as already present and skip them); see ``COMMIT_RETRIES``.
+has a fixed name and is written atomically.  ``commit-batch`` is retried too: ``Pipeline.commit``
+updates its bookkeeping only after each write succeeded, so a retry writes what is missing.
 
 Nothing large goes through Prefect: results are not persisted (``persist_result=False``), no
 cache keys are computed (``NO_CACHE``: no hashing of inputs), and only paths and counts travel
@@ -34,8 +33,7 @@ from ingest.settings import Settings
 from ingest.summary import Summary
 
 LIBRARY_LOGGER = "ingest"
-# Set to 2 once Pipeline.commit is retry-safe (bookkeeping after the write succeeded).
-COMMIT_RETRIES = 0
+COMMIT_RETRIES = 2  # Pipeline.commit is retry-safe: bookkeeping only after the write succeeded
 
 _progress_hook: Callable[[Summary], None] | None = None
 

@@ -352,9 +352,6 @@ def test_serve_usage_errors_are_one_line(tmp_path):
     assert r.returncode == 0 and "news-ingest serve" in r.stdout and "--interval" in r.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="Pipeline.commit updates its bookkeeping before writing: a retried commit "
-                                       "counts the rows as already present and skips them; once fixed, set "
-                                       "flows.ingest_flow.COMMIT_RETRIES = 2 and drop this marker")
 def test_a_retried_commit_writes_every_row(tmp_path, monkeypatch):
     from ingest import pipeline
     from ingest.settings import Settings
