@@ -11,3 +11,6 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The in-process `news-ingest run` starts a temporary Prefect API server when PREFECT_API_URL is
 # unset; on a busy machine that takes longer than Prefect's default 20 s.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# The library's loggers carry Prefect's API handler (above); when the library runs outside a flow
+# in the same process (a test, a notebook) its records must not turn into warnings.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
