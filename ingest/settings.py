@@ -48,9 +48,10 @@ class Settings:
     min_text_chars: int = 1
 
     # dedup
-    near_duplicate_threshold: float = 0.7
-    story_threshold: float = 0.35
-    story_window_days: float = 7.0
+    near_duplicate_threshold: float = 0.6  # MinHash max(Jaccard, containment) for a near copy
+    story_threshold: float = 0.45  # story similarity (TF-IDF cosine + quote bonus), same language
+    story_crosslingual_threshold: float = 0.6  # numbers+names cosine, different untranslated languages
+    story_window_days: float = 7.0  # max publication-time distance within a story (undated: any)
 
     # fetching
     user_agent: str = "news-ingest/0.1 (+https://example.org/news-ingest)"
@@ -85,6 +86,11 @@ class Settings:
             raise SettingsError(f"compute_type must be one of {', '.join(COMPUTE_TYPES)}, got {self.compute_type!r}")
         if not (isinstance(self.target_language, str) and 2 <= len(self.target_language) <= 3):
             raise SettingsError(f"target_language must be an ISO 639-1 code such as 'en', got {self.target_language!r}")
+        for name in ("near_duplicate_threshold", "story_threshold", "story_crosslingual_threshold"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise SettingsError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not self.story_window_days > 0:
+            raise SettingsError(f"story_window_days must be positive, got {self.story_window_days}")
         for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
