@@ -14,6 +14,7 @@ Run: ``python bench/dedup_scale.py [--n 100000] [--batch 1000] [--tracemalloc]``
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import resource
 import shutil
@@ -100,18 +101,19 @@ class Generator:
         return title, "\n".join(paras)
 
 
-def generate(n: int, seed: int):
-    """Articles (uri, title, text, published_at) and their true near/story cluster labels."""
+def generate(n: int, seed: int, story_of: dict, copy_of: dict):
+    """Yield articles (uri, title, text, published_at) one by one (memory stays flat) and fill
+    ``story_of``/``copy_of`` with the generator's truth."""
     g = Generator(seed)
-    out, story_of, copy_of = [], {}, {}
+    recent: dict[int, tuple] = {}  # the last 5,000 articles, for near copies
     stories: list[dict] = []
-    while len(out) < n:
+    for i in range(n):
         r = g.rng.random()
-        i = len(out)
-        if r < 0.15 and out:  # near copy of an earlier article
+        if r < 0.15 and i:  # near copy of a recent article
             j = int(g.rng.integers(max(0, i - 5000), i))
-            title, text = g.near_copy(out[j][1], out[j][2])
-            published = out[j][3] + timedelta(hours=float(g.rng.uniform(0, 48)))
+            _, title, text, published = recent[j]
+            title, text = g.near_copy(title, text)
+            published = published + timedelta(hours=float(g.rng.uniform(0, 48)))
             copy_of[i] = copy_of.get(j, j)
             story_of[i] = story_of[j]
         else:
@@ -123,8 +125,10 @@ def generate(n: int, seed: int):
             title, text = g.report(stories[s])
             published = T0 + timedelta(days=stories[s]["day"] + float(g.rng.uniform(0, 2)))
             story_of[i] = s
-        out.append((f"synthetic:{i}", title, text, published))
-    return out, story_of, copy_of
+        item = (f"synthetic:{i}", title, text, published)
+        recent[i] = item
+        recent.pop(i - 5000, None)
+        yield item
 
 
 def pairs_of(labels: dict[int, object]) -> set[tuple[int, int]]:
@@ -150,52 +154,61 @@ def main() -> None:
     ap.add_argument("--state-dir", default=None, help="index directory (default: a temporary one, removed)")
     args = ap.parse_args()
 
-    t = time.perf_counter()
-    data, story_of, copy_of = generate(args.n, args.seed)
-    words = sum(len(d[2].split()) for d in data) / len(data)
-    print(f"generated {len(data):,} synthetic articles ({words:.0f} words on average, "
-          f"{len(set(story_of.values())):,} stories, {len(copy_of):,} near copies) in {time.perf_counter() - t:.0f}s")
+    story_of: dict[int, int] = {}
+    copy_of: dict[int, int] = {}
+    stream = generate(args.n, args.seed, story_of, copy_of)
     state = args.state_dir or tempfile.mkdtemp(prefix="dedup-scale-")
     if args.tracemalloc:
         tracemalloc.start()
     settings = Settings()
     assigned = {}
-    t_all = time.perf_counter()
-    t_block, block = time.perf_counter(), max(args.n // 10, args.batch)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t_gen = c_gen = 0.0
+    t_all, c_all = time.perf_counter(), time.process_time()
+    t_block, c_block, block = time.perf_counter(), time.process_time(), max(args.n // 10, args.batch)
     index = StoryIndex(state, settings)
-    for start in range(0, len(data), args.batch):
+    n_words = 0
+    for start in range(0, args.n, args.batch):
+        t, c = time.perf_counter(), time.process_time()
         articles = []
-        for uri, title, text, published in data[start:start + args.batch]:
+        for uri, title, text, published in itertools.islice(stream, args.batch):
             a = Article(source_uri=uri, url=uri, title=title, text=text, language="en", published_at=published)
             a.article_id = stable_id(uri)
+            n_words += len(text.split())
             articles.append(a)
+        t_gen += time.perf_counter() - t
+        c_gen += time.process_time() - c
         index.assign(articles)
         index.commit()
         for k, a in enumerate(articles):
             assigned[start + k] = (a.story_id, a.duplicate_level)
         done = start + len(articles)
-        if done % block == 0 or done == len(data):
-            dt = time.perf_counter() - t_block
-            print(f"  {done:>7,} indexed: last {block:,} in {dt:.1f}s ({block / dt:.0f} articles/s)")
-            t_block = time.perf_counter()
+        if done % block == 0 or done == args.n:
+            dt, dc = time.perf_counter() - t_block, time.process_time() - c_block
+            print(f"  {done:>7,} indexed: last {block:,} in {dt:.1f}s wall, {dc:.1f}s CPU "
+                  f"({1000 * dc / block:.2f} ms CPU per article, generation included)", flush=True)
+            t_block, c_block = time.perf_counter(), time.process_time()
     index.close()
-    total = time.perf_counter() - t_all
+    total = time.perf_counter() - t_all - t_gen
+    cpu = time.process_time() - c_all - c_gen
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
-    print(f"total: {len(data):,} articles in {total:.0f}s = {len(data) / total:.0f} articles/s "
-          f"({1000 * total / len(data):.2f} ms per article)")
-    print(f"peak RSS of the process: {peak_rss:.0f} MiB")
+    print(f"{args.n:,} synthetic articles ({n_words / args.n:.0f} words on average, {len(set(story_of.values())):,} "
+          f"stories, {len(copy_of):,} near copies), runs of {args.batch:,} (assign + commit)")
+    print(f"indexing: {total:.0f}s wall = {args.n / total:.0f} articles/s; {cpu:.0f}s CPU = "
+          f"{1000 * cpu / args.n:.2f} ms CPU per article (generating the text: another {c_gen:.0f}s CPU)")
+    print(f"peak RSS of the process: {peak_rss:.0f} MiB (before indexing: {rss0:.0f} MiB)")
     if args.tracemalloc:
         _, peak = tracemalloc.get_traced_memory()
         print(f"peak Python heap (tracemalloc): {peak / 2**20:.0f} MiB")
     size = sum(p.stat().st_size for p in Path(state).iterdir())
-    print(f"index on disk: {size / 2**20:.0f} MiB ({size / len(data) / 1024:.1f} KiB per article)")
+    print(f"index on disk: {size / 2**20:.0f} MiB ({size / args.n / 1024:.1f} KiB per article)")
 
     levels = defaultdict(int)
     for _, level in assigned.values():
         levels[level] += 1
     print(f"levels: {dict(levels)}")
     pred = pairs_of({i: s for i, (s, _) in assigned.items()})
-    near_truth = {i: copy_of.get(i, i) for i in range(len(data))}
+    near_truth = {i: copy_of.get(i, i) for i in range(args.n)}
     print(f"sanity vs generator truth: near-copy pairs found {len(pairs_of(near_truth) & pred)}/"
           f"{len(pairs_of(near_truth))}; story pairs: {prf(pred, pairs_of(story_of))}")
     if args.state_dir is None:

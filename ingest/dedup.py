@@ -124,8 +124,11 @@ class StoryIndex:
         text = article.text or ""
         feats = Features.of(text)
         article.content_hash = feats.content_hash
-        exact_key = feats.content_hash if len(feats.words) >= MIN_EXACT_WORDS else \
-            content_hash((article.title or "") + "\n" + text)
+        if len(feats.words) >= MIN_EXACT_WORDS:
+            exact_key = feats.content_hash
+        else:  # short text: the title must match too; (almost) nothing at all matches nothing
+            with_title = normalise((article.title or "") + "\n" + text)
+            exact_key = hash_normalised(with_title) if len(with_title.split()) >= 3 else "unique:" + article.article_id
         shingles = feats.shingles
         sig = minhash(shingles)
         if article.text_translated and article.text_translated != text:

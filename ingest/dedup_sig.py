@@ -94,7 +94,7 @@ def term_id(token: str) -> int:
     """Signed 32-bit id of a typed token (crc32 with the type in the two low bits)."""
     tid = _TERM_IDS.get(token)
     if tid is None:
-        if len(_TERM_IDS) > 1_000_000:
+        if len(_TERM_IDS) > 200_000:  # bounded memory
             _TERM_IDS.clear()
         value = (zlib.crc32(token.encode("utf-8", "surrogatepass")) & ~3) | TYPE_CODES[token[0]]
         tid = _TERM_IDS[token] = value - (1 << 32) if value >= 1 << 31 else value

@@ -56,7 +56,7 @@ _CRC_CACHE: dict[str, int] = {}
 def _crc(word: str) -> int:
     value = _CRC_CACHE.get(word)
     if value is None:
-        if len(_CRC_CACHE) > 500_000:
+        if len(_CRC_CACHE) > 200_000:  # bounded memory
             _CRC_CACHE.clear()
         value = _CRC_CACHE[word] = zlib.crc32(word.encode("utf-8", "surrogatepass"))
     return value
