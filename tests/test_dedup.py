@@ -309,6 +309,29 @@ def test_crash_before_commit_leaves_the_index_as_it_was(tmp_path, settings):
     assert _count(tmp_path, "docs") == 3
 
 
+def test_rollback_forgets_uncommitted_assignments(tmp_path, settings):
+    with StoryIndex(str(tmp_path), settings) as index:
+        index.assign([make("rail", RAIL)])
+        index.commit()
+        index.assign([make("weather", WEATHER)])
+        index.rollback()
+        copy = make("weather-copy", WEATHER)
+        index.assign([copy])
+        index.commit()
+    assert copy.duplicate_of is None  # the rolled-back article is not in the index
+    assert _count(tmp_path, "docs") == 2
+
+
+def test_index_built_with_other_parameters_is_refused(tmp_path, settings):
+    from ingest.dedup_store import IndexMismatch
+
+    StoryIndex(str(tmp_path), settings).close()
+    with sqlite3.connect(tmp_path / DB_NAME) as conn:
+        conn.execute("UPDATE meta SET value = '64/16/1/affine32' WHERE key = 'minhash'")
+    with pytest.raises(IndexMismatch):
+        StoryIndex(str(tmp_path), settings)
+
+
 def test_in_memory_index_needs_no_directory(settings):
     index = StoryIndex(None, settings)
     index.assign([make("rail", RAIL)])
