@@ -42,7 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ingest.dedup import StoryIndex, content_hash  # noqa: E402
-from ingest.dedup_text import normalise  # noqa: E402
 from ingest.extract import decode_html, extract  # noqa: E402
 from ingest.loaders import WorkItem, load  # noqa: E402
 from ingest.records import Article, stable_id  # noqa: E402
