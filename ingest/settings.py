@@ -50,9 +50,10 @@ class Settings:
     min_text_chars: int = 1
 
     # dedup
-    near_duplicate_threshold: float = 0.7
-    story_threshold: float = 0.35
-    story_window_days: float = 7.0
+    near_duplicate_threshold: float = 0.6  # MinHash max(Jaccard, containment) for a near copy
+    story_threshold: float = 0.45  # story similarity (TF-IDF cosine + quote bonus), same language
+    story_crosslingual_threshold: float = 0.6  # numbers+names cosine, different untranslated languages
+    story_window_days: float = 7.0  # max publication-time distance within a story (undated: any)
 
     # fetching
     user_agent: str = "news-ingest/0.1 (+https://example.org/news-ingest)"
@@ -93,6 +94,13 @@ class Settings:
             raise SettingsError(f"compute_type must be one of {', '.join(COMPUTE_TYPES)}, got {self.compute_type!r}")
         if not (isinstance(self.target_language, str) and 2 <= len(self.target_language) <= 3):
             raise SettingsError(f"target_language must be an ISO 639-1 code such as 'en', got {self.target_language!r}")
+        for name in ("near_duplicate_threshold", "story_threshold", "story_crosslingual_threshold"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise SettingsError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not self.story_window_days > 0:
+            raise SettingsError(f"story_window_days must be positive, got {self.story_window_days}")
+        if not self.extraction_timeout_s > 0:
+            raise SettingsError(f"extraction_timeout_s must be a positive number of seconds, got {self.extraction_timeout_s}")
         for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes",
                      "language_max_chars", "max_batch_records"):
             if getattr(self, name) < 1:
