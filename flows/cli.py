@@ -104,6 +104,15 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
                      f"and for language identification (default: {_settings_default('extraction_timeout_s')})")
     run.add_argument("--max-batch-records", type=_positive_int, metavar="N",
                      help=f"records staged per part of a batch (default: {_settings_default('max_batch_records')})")
+    run.add_argument("--near-duplicate-threshold", type=float, metavar="X",
+                     help=f"similarity for near copies (default: {_settings_default('near_duplicate_threshold')})")
+    run.add_argument("--story-threshold", type=float, metavar="X",
+                     help=f"similarity for same-story reports (default: {_settings_default('story_threshold')})")
+    run.add_argument("--story-crosslingual-threshold", type=float, metavar="X",
+                     help="same-story similarity on names and numbers alone, across languages "
+                          f"(default: {_settings_default('story_crosslingual_threshold')})")
+    run.add_argument("--story-window-days", type=float, metavar="D",
+                     help=f"publication-time window for same-story reports (default: {_settings_default('story_window_days')})")
     run.add_argument("--state-dir", metavar="DIR", help="where fetch state and the story index live "
                                                         "(default: OUT/_state for a local OUT)")
     run.add_argument("--allow-private-addresses", action="store_true",
@@ -163,6 +172,10 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "task_runner": args.task_runner,
         "dask_address": args.dask_address,
         "state_dir": args.state_dir,
+        "near_duplicate_threshold": args.near_duplicate_threshold,
+        "story_threshold": args.story_threshold,
+        "story_crosslingual_threshold": args.story_crosslingual_threshold,
+        "story_window_days": args.story_window_days,
         "max_document_bytes": args.max_document_bytes,
         "extraction_timeout_s": args.extraction_timeout,
         "max_batch_records": args.max_batch_records,

@@ -291,8 +291,13 @@ class Pipeline:
         del articles
         keep, new_ids, existing = self._split_new(table.column("article_id").to_pylist(), self._existing_articles)
         table = table.take(pa.array(keep, type=pa.int64()))
-        if table.num_rows:
-            self.storage.write_table(table, final, self.settings.row_group_size)
+        try:
+            if table.num_rows:
+                self.storage.write_table(table, final, self.settings.row_group_size)
+        except BaseException:
+            self._index.rollback()  # a retry assigns these articles again from the last committed index
+            raise
+        self._index.commit()  # the index only ever holds what is written
         # recorded only once written: after a failed write a retry writes these rows, never skips them
         self._existing_articles.update(new_ids)
         self.summary.articles_existing += existing
@@ -343,6 +348,9 @@ class Pipeline:
 
         close_fetchers()  # connections and state handles of this process (workers end with theirs)
         close_states()
+        if self._index is not None:
+            self._index.close()
+            self._index = None
         if self._lock is not None:
             self._lock.release()
             self._lock = None
