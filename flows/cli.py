@@ -213,6 +213,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     if total <= settings.batch_size and settings.task_runner == "local":
         settings = settings.replace(task_runner="threads")  # one batch: worker processes cost more than they save
+    from ingest import workers
+
+    workers.start(settings)  # the workers' models load while Prefect starts up
     from flows.ingest_flow import run_ingest
     from flows.progress import make_progress
 

@@ -67,7 +67,7 @@ def extract(article: Article, settings: Settings) -> Article:
     payload = article.html if article.content_type == "html" and article.html is not None else article.raw_text
     if payload is not None and len(payload) > settings.max_document_bytes:  # chars <= UTF-8 bytes
         raise ExtractionError("too_large", f"document larger than the {settings.max_document_bytes:,}-byte limit")
-    warm_once("extract", _warm_up)  # first imports and caches: outside the per-document limit
+    warm_once("extract", warm_up)  # first imports and caches: outside the per-document limit
     try:
         with time_limit(settings.extraction_timeout_s):
             if article.content_type == "html" and article.html is not None:
@@ -84,7 +84,8 @@ def extract(article: Article, settings: Settings) -> Article:
     return article
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
+    """First imports and caches of trafilatura (one small page)."""
     _extract_html(Article("warm-up", html="<html><body><article><h1>Warm</h1><p>" + "Warm up text. " * 30
                           + "</p></article></body></html>", content_type="html"))
 

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from ingest import scripts
+from ingest.language_tables import CONFUSABLE
 from ingest.language_backends import (  # noqa: F401 (LOAD_SECONDS, clear_caches: re-exported)
     ALIASES, LOAD_SECONDS, clear_caches, get_backend)
 from ingest.records import Article, Segment
@@ -248,7 +249,8 @@ def _plan(segment: Segment, backend, max_chars: int, split: bool, fast=None) -> 
 
     Whether it may switch is screened cheaply: sentences in different scripts, or langdetect's
     n-gram scores (~0.1 ms a sentence) naming two languages.  Only then does a slower backend
-    (lingua) look at every sentence; with the langdetect backend the screening is the detection.
+    (lingua) look again, at the sentences not confidently in the segment's main language; with
+    the langdetect backend the screening is the detection.
     ``fast``: the backend for a segment looked at as a whole (default ``backend``)."""
     text = segment.text or ""
     if split and len(text) >= SPLIT_MIN_CHARS:
@@ -259,7 +261,7 @@ def _plan(segment: Segment, backend, max_chars: int, split: bool, fast=None) -> 
             if backend is screen:
                 return _Plan(segment, _merge([u for _, _, u in pieces]), pieces)
             if _may_switch(pieces, screen):
-                pieces = _pieces(text, spans, backend, max_chars)
+                _upgrade_minority(pieces, screen, backend)
                 return _Plan(segment, _merge([u for _, _, u in pieces]), pieces)
     return _Plan(segment, analyse(text, fast or backend, max_chars))
 
@@ -271,6 +273,21 @@ def _pieces(text: str, spans, backend, max_chars: int) -> list[tuple[int, int, U
         budget -= end - start
         pieces.append((start, end, unit))
     return pieces
+
+
+def _upgrade_minority(pieces, screen, backend) -> None:
+    """lingua looks again at the sentences of a segment that may switch language, except those
+    the screening confidently gave the segment's main language (by letters): a switch is in the
+    others."""
+    labels = [resolve(unit, screen) for _, _, unit in pieces]
+    weight: dict[str, int] = {}
+    for (_, _, unit), (code, conf) in zip(pieces, labels):
+        if conf >= SCREEN_MIN_CONFIDENCE:
+            weight[code] = weight.get(code, 0) + unit.info.weight
+    main = max(weight, key=lambda c: (weight[c], c)) if weight else None
+    for (_, _, unit), (code, conf) in zip(pieces, labels):
+        if code != main or conf < SCREEN_MIN_CONFIDENCE:
+            unit.upgrade(backend)
 
 
 def _may_switch(pieces, screen) -> bool:
@@ -376,9 +393,13 @@ def _second_look(plans, first, context, backend, hint, max_chars: int) -> dict[s
     main script; if most disagree with the first look (a language langdetect lacks, such as
     Basque or Bosnian, or a close relative), every segment is looked at again.  (A majority, not
     one call on a long sample: lingua has rare confident slips, e.g. Kazakh 1.0 for a plain
-    Ukrainian paragraph.)  Then each segment whose first look did not name the document's
-    language with ``ACCEPT_CONFIDENCE`` (short headings, foreign segments, names) is looked at
-    again by lingua.  Segments that agree stay as they are."""
+    Ukrainian paragraph.)  lingua only chooses between the first look's language and those that
+    langdetect was measured to mistake for it (``language_tables.CONFUSABLE``: Irish, Latin,
+    Sesotho, ... for English; nothing for German, which needs no check); a first look outside
+    that table is checked against every language.  Then each segment whose first look did not
+    name the document's language with ``ACCEPT_CONFIDENCE`` (short headings, foreign segments,
+    names) is looked at again by lingua, against every language.  Segments that agree stay as
+    they are."""
     top = max(context, key=context.get) if context else None
     weights: dict[str, int] = {}
     for unit, *_ in first:
@@ -387,9 +408,10 @@ def _second_look(plans, first, context, backend, hint, max_chars: int) -> dict[s
     heaviest = sorted((u for u, *_ in first if u.sample and u.info.script == main_script),
                       key=lambda u: -u.info.weight)[:DOC_CHECKS]
     everything = top is None
-    if heaviest and top is not None:
+    among = _check_languages(top, backend)
+    if heaviest and top is not None and among != frozenset((top,)):
         limit = max(DOC_CHECK_CHARS, max_chars // DOC_CHECKS)
-        votes = [resolve(analyse(u.sample, backend, limit), backend, hint)[0] for u in heaviest]
+        votes = [_doc_vote(u.sample, limit, backend, among, hint) for u in heaviest]
         everything = sum(1 for code in votes if code != top) * 2 > len(votes)
     for plan, (unit, code, conf, _, _) in zip(plans, first):
         if everything or code != top or conf < ACCEPT_CONFIDENCE:
@@ -398,6 +420,22 @@ def _second_look(plans, first, context, backend, hint, max_chars: int) -> dict[s
         first = [(p.unit, *_label(p.unit, backend, hint)) for p in plans]
         context = _context(first, hint)
     return context
+
+
+def _check_languages(top: str | None, backend) -> frozenset | None:
+    """The languages lingua chooses between to check a document labelled ``top`` (None: all)."""
+    confusable = CONFUSABLE.get(top) if top else None
+    if confusable is None:
+        return None
+    return frozenset({top, *confusable} & backend.supported)
+
+
+def _doc_vote(sample: str, limit: int, backend, among: frozenset | None, hint) -> str:
+    """lingua's label for one heavy segment's sample, among ``among`` (None: all languages)."""
+    if among is None:
+        return resolve(analyse(sample, backend, limit), backend, hint)[0]
+    dist = backend.scores_among(sample[:limit], among)
+    return max(dist, key=lambda code: (dist[code], code)) if dist else "und"
 
 
 def _split(plan: _Plan, backend, context: dict[str, float]) -> list[tuple[str, Unit]] | None:

@@ -7,6 +7,7 @@ Callers must not modify the returned dict: short texts are memoised.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 
@@ -54,20 +55,43 @@ class LinguaBackend(_Backend):
     SHARPEN = 1.75  # lingua's values are under-confident on short text: p**1.75, renormalised,
     # minimises the log-loss on the dev half of lingua_words (bench/language_bench.py --split dev)
 
-    def __init__(self, low_accuracy: bool = False) -> None:
+    def __init__(self, low_accuracy: bool = False, preload: bool = False) -> None:
         from lingua import Language, LanguageDetectorBuilder
 
         super().__init__()
         builder = LanguageDetectorBuilder.from_all_languages()
-        self._detector = (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
+        if low_accuracy:
+            builder = builder.with_low_accuracy_mode()
+        if preload:  # all models now (a fork server sharing them with its workers), not per script
+            builder = builder.with_preloaded_language_models()
+        self._detector = builder.build()
+        self._low_accuracy = low_accuracy
         self._codes = {lang: lang.iso_code_639_1.name.lower() for lang in Language.all()}
+        self._by_code = {code: lang for lang, code in self._codes.items()}
+        self._restricted: dict[frozenset, object] = {}
         self.supported = frozenset(self._codes.values())
 
+    def scores_among(self, text: str, codes: frozenset) -> dict[str, float]:
+        """Like ``scores`` but choosing only among ``codes`` (two or more supported languages): a
+        fraction of the cost of asking about all of them.  The models are lingua's, shared by all
+        its detectors in the process."""
+        detector = self._restricted.get(codes)
+        if detector is None:
+            from lingua import LanguageDetectorBuilder
+
+            builder = LanguageDetectorBuilder.from_languages(*(self._by_code[c] for c in sorted(codes)))
+            detector = builder.with_low_accuracy_mode().build() if self._low_accuracy else builder.build()
+            self._restricted[codes] = detector
+        return self._compute(detector, text)
+
     def _scores(self, text: str) -> dict[str, float]:
+        return self._compute(self._detector, text)
+
+    def _compute(self, detector, text: str) -> dict[str, float]:
         try:
-            values = self._detector.compute_language_confidence_values(text)
+            values = detector.compute_language_confidence_values(text)
         except UnicodeEncodeError:  # lone surrogates cannot cross into Rust
-            values = self._detector.compute_language_confidence_values(
+            values = detector.compute_language_confidence_values(
                 text.encode("utf-8", "replace").decode("utf-8"))
         out: dict[str, float] = {}
         total = 0.0
@@ -89,15 +113,25 @@ class LangdetectBackend(_Backend):
     sampling: every 1-3-gram of the text adds log(p(ngram|lang) + alpha), exactly the update
     langdetect samples from, so the result is deterministic without a seed and ~30x faster.  The
     sum is divided by ``TEMPERATURE`` because overlapping 1-, 2- and 3-grams are not independent
-    (3.75 minimises the log-loss on the dev half of lingua_words)."""
+    (3.75 minimises the log-loss on the dev half of lingua_words).
+
+    The n-grams are langdetect's own (``Detector.append``, ``cleaning_text``, ``_extract_ngrams``),
+    computed word by word: after langdetect's character normalisation a space resets the n-gram
+    buffer, so a word's n-grams depend only on the word and on whether a space follows it.  Each
+    word's summed log-probabilities are memoised (news repeats its words), which makes scoring a
+    dictionary lookup and a vector addition per word instead of a Python loop per character;
+    ``ngrams(text)`` gives the same n-grams as langdetect (tested against it)."""
 
     name = "langdetect"
     TEMPERATURE = 3.75
+    MAX_TEXT_LENGTH = 10_000  # langdetect's Detector.max_text_length
+    WORD_CACHE_SIZE = 50_000  # memoised words (~0.5 KB each)
 
     def __init__(self) -> None:
         import numpy as np
         from langdetect import DetectorFactory, detector_factory
         from langdetect.detector import Detector
+        from langdetect.utils.ngram import NGram
 
         super().__init__()
         DetectorFactory.seed = 0  # deterministic for anyone who calls langdetect's own API
@@ -108,19 +142,77 @@ class LangdetectBackend(_Backend):
         prob_map = self._factory.word_lang_prob_map
         self._row = {gram: i for i, gram in enumerate(prob_map)}
         matrix = np.array(list(prob_map.values()), dtype=np.float32)
-        self._logp = np.log(matrix + Detector.ALPHA_DEFAULT / Detector.BASE_FREQ)
+        self._logp = np.log(matrix + Detector.ALPHA_DEFAULT / Detector.BASE_FREQ).astype(np.float64)
         self.supported = frozenset(self._codes)
+        self._url_re, self._mail_re = Detector.URL_RE, Detector.MAIL_RE
+        self._normalize_vi = NGram.normalize_vi
+        self._table = _CharTable(NGram.normalize)  # code point -> langdetect's normalised character
+        self._words: dict[tuple[str, bool], object] = {}  # (word, space follows) -> summed log-probs
+
+    def _normalised(self, text: str) -> str:
+        """The text as langdetect's n-gram buffer sees it: URLs and e-mail addresses removed,
+        cut to MAX_TEXT_LENGTH, Latin letters dropped from mostly non-Latin text, every
+        character normalised (``NGram.normalize``, memoised per character)."""
+        text = self._mail_re.sub(" ", self._url_re.sub(" ", text))
+        text = self._normalize_vi(text)[: self.MAX_TEXT_LENGTH]
+        if not text.isascii() and len(_ASCII_RANGE.findall(text)) * 2 < len(_NON_LATIN.findall(text)):
+            text = _ASCII_RANGE.sub("", text)
+        return text.translate(self._table)
+
+    def _words_of(self, text: str):
+        """(word, space follows) for the words of the normalised text."""
+        parts = self._normalised(text).split(" ")
+        last = len(parts) - 1
+        for i, word in enumerate(parts):
+            if word:
+                yield word, i < last
+
+    def _word_grams(self, word: str, closed: bool) -> list[str]:
+        row = self._row
+        out = []
+        buf, prev = " ", " "
+        for ch in word:
+            buf = (buf[1:] if len(buf) >= 3 else buf) + ch
+            capital = ch.isupper() and prev.isupper()  # langdetect skips all-capital words
+            prev = ch
+            if capital:
+                continue
+            for n in (1, 2, 3):
+                if len(buf) < n:
+                    break
+                gram = buf[-n:]
+                if gram in row:
+                    out.append(gram)
+        if closed:
+            buf = (buf[1:] if len(buf) >= 3 else buf) + " "
+            for n in (2, 3):
+                if len(buf) >= n and buf[-n:] in row:
+                    out.append(buf[-n:])
+        return out
+
+    def ngrams(self, text: str) -> list[str]:
+        """langdetect's n-grams of ``text`` (``Detector.append`` + ``_extract_ngrams``)."""
+        return [g for word, closed in self._words_of(text) for g in self._word_grams(word, closed)]
+
+    def _word_vector(self, word: str, closed: bool):
+        key = (word, closed)
+        vec = self._words.get(key, False)
+        if vec is False:
+            grams = self._word_grams(word, closed)
+            vec = self._logp[[self._row[g] for g in grams]].sum(axis=0) if grams else None
+            if len(self._words) >= self.WORD_CACHE_SIZE:
+                self._words.clear()
+            self._words[key] = vec
+        return vec
 
     def _scores(self, text: str) -> dict[str, float]:
         np = self._np
-        detector = self._factory.create()
-        detector.append(f" {text} ")  # word boundaries at both ends carry information
-        detector.cleaning_text()
-        grams = detector._extract_ngrams()
-        if not grams:
+        vectors = [vec for vec in (self._word_vector(word, closed)
+                                   for word, closed in self._words_of(f" {text} "))  # word boundaries
+                   if vec is not None]                                               # carry information
+        if not vectors:
             return {}
-        row = self._row
-        loglik = self._logp[[row[g] for g in grams]].sum(axis=0, dtype=np.float64) / self.TEMPERATURE
+        loglik = np.sum(vectors, axis=0) / self.TEMPERATURE
         p = np.exp(loglik - loglik.max())
         p /= p.sum()
         out: dict[str, float] = {}
@@ -128,6 +220,22 @@ class LangdetectBackend(_Backend):
             if value > 1e-6:
                 out[code] = out.get(code, 0.0) + value
         return out
+
+
+class _CharTable(dict):
+    """``str.translate`` table that fills itself: code point -> ``normalize(character)``."""
+
+    def __init__(self, normalize) -> None:
+        super().__init__()
+        self._normalize = normalize
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = self._normalize(chr(code))
+        return value
+
+
+_ASCII_RANGE = re.compile("[A-z]")  # langdetect's cleaning_text: 'A' <= ch <= 'z'
+_NON_LATIN = re.compile("[\u0300-\u1dff\u1f00-\U0010ffff]")  # >= U+0300, not Latin Extended Additional
 
 
 _backends: dict[tuple[str, bool], object] = {}
@@ -141,8 +249,9 @@ def clear_caches() -> None:
         backend._cache.clear()
 
 
-def get_backend(name: str, low_accuracy: bool = False):
-    """The process-wide backend instance (built on first use)."""
+def get_backend(name: str, low_accuracy: bool = False, preload: bool = False):
+    """The process-wide backend instance (built on first use; ``preload``: lingua loads all its
+    models at once instead of lazily, per script)."""
     key = (name, low_accuracy)
     backend = _backends.get(key)
     if backend is None:
@@ -151,7 +260,7 @@ def get_backend(name: str, low_accuracy: bool = False):
             if backend is None:
                 started = time.perf_counter()
                 if name == "lingua":
-                    backend = LinguaBackend(low_accuracy)
+                    backend = LinguaBackend(low_accuracy, preload)
                 elif name == "langdetect":
                     backend = LangdetectBackend()
                 else:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
@@ -211,6 +212,8 @@ def process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult:
     rejects.flush()
     result.counts["inputs"] = n_articles + rejects.count
     result.seconds = time.perf_counter() - started
+    logger.info("batch %d: %d inputs -> %d articles, %d rejects in %.1fs (process %d)", batch.number,
+                result.counts["inputs"], n_articles, rejects.count, result.seconds, os.getpid())
     return result
 
 
@@ -377,15 +380,15 @@ def run_pipeline(sources: Iterable[str], settings: Settings, *, submit: Submit |
                  commit: Callable[[Pipeline, BatchResult], None] | None = None,
                  progress: Callable[[Summary], None] | None = None,
                  run_id: str | None = None) -> Summary:
-    """Run the whole pipeline.  ``submit`` runs a batch somewhere and returns a future (default: a
-    process pool of ``settings.workers``, or inline for one worker); batches are committed in
+    """Run the whole pipeline.  ``submit`` runs a batch somewhere and returns a future (default:
+    the library's pool of ``settings.workers`` processes, ``ingest.workers``, which stays up for
+    the next run until ``workers.shutdown()``; inline for one worker); batches are committed in
     order with a bounded number in flight, so memory does not grow with the corpus."""
     pipeline = Pipeline(settings, run_id=run_id)
     pipeline.start()
-    executor: Executor | None = None
     try:
         if submit is None:
-            submit, executor = _default_submit(pipeline.settings)
+            submit = _default_submit(pipeline.settings)
         do_commit = commit or (lambda p, r: p.commit(r))
         window = max(2, 2 * pipeline.settings.workers)
         in_flight: list[Future] = []
@@ -402,19 +405,16 @@ def run_pipeline(sources: Iterable[str], settings: Settings, *, submit: Submit |
         return pipeline.finish()
     finally:
         pipeline.close()
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
 
 
-def _default_submit(settings: Settings) -> tuple[Submit, Executor | None]:
+def _default_submit(settings: Settings) -> Submit:
+    """Inline for one worker, else the library's worker pool (``ingest.workers``)."""
     if settings.workers <= 1:
         def inline(batch: Batch, settings: Settings, run_id: str) -> Future:
             future: Future = Future()
             future.set_result(process_batch(batch, settings, run_id))
             return future
-        return inline, None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+        return inline
+    from ingest import workers
 
-    executor = ProcessPoolExecutor(settings.workers, mp_context=multiprocessing.get_context("spawn"))
-    return (lambda batch, settings, run_id: executor.submit(process_batch, batch, settings, run_id)), executor
+    return workers.submit

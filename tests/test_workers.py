@@ -1,0 +1,68 @@
+"""The library's worker pool (``ingest.workers``): same rows as one process, logs come back, a
+dead worker becomes a retryable OSError, and workers share the fork server's models."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from ingest import pipeline, workers
+from ingest.settings import Settings
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+FORKSERVER = sys.platform.startswith("linux")
+
+
+def _rows(out: Path) -> list[dict]:
+    table = ds.dataset(str(out / "articles"), format="parquet", partitioning="hive").to_table()
+    drop = {"run_id", "ingested_at", "ingest_date"}
+    rows = table.select([c for c in table.column_names if c not in drop]).to_pylist()
+    return sorted(rows, key=lambda r: r["article_id"])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pool():
+    yield
+    workers.shutdown()
+
+
+def test_pool_writes_the_same_rows_as_one_process_and_replays_worker_logs(tmp_path, caplog):
+    base = dict(translate=False, batch_size=3, language_backend="langdetect")
+    one = pipeline.run_pipeline([str(EXAMPLES)], Settings(out=str(tmp_path / "one"), workers=1, **base))
+    with caplog.at_level(logging.INFO, logger="ingest"):
+        two = pipeline.run_pipeline([str(EXAMPLES)], Settings(out=str(tmp_path / "two"), workers=2, **base))
+    assert one.articles_new == two.articles_new > 0
+    assert _rows(tmp_path / "one") == _rows(tmp_path / "two")
+    batch_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("batch ")]
+    assert len(batch_lines) == -(-one.planned_items // 3)
+    assert all(f"(process {os.getpid()})" not in line for line in batch_lines)  # they ran elsewhere
+
+
+def test_a_dead_worker_is_a_retryable_os_error_and_the_pool_recovers(tmp_path):
+    settings = Settings(out=str(tmp_path / "out"), workers=2, translate=False, language_backend="langdetect")
+    batch = pipeline.Batch(1, list(pipeline.plan([str(EXAMPLES / "text")], settings)))
+    workers.pool(settings).submit(os._exit, 1)  # a worker dies (killed, out of memory)
+    with pytest.raises(OSError, match="worker process died"):
+        for _ in range(20):  # the pool notices the death on the next submit or result
+            workers.run_batch(batch, settings, "r1")
+    result = workers.run_batch(batch, settings, "r2")  # a fresh pool
+    assert result.counts["inputs"] == len(batch.items) > 0
+
+
+@pytest.mark.skipif(not FORKSERVER, reason="models are shared through the fork server on Linux")
+def test_workers_share_the_fork_servers_lingua_models(tmp_path):
+    settings = Settings(out=str(tmp_path / "out"), workers=2, translate=False)  # lingua, high accuracy
+    batch = pipeline.Batch(1, list(pipeline.plan([str(EXAMPLES / "text")], settings)))
+    workers.run_batch(batch, settings, "r1")  # lingua used in a worker
+    for pid in list(workers.pool(settings)._processes):
+        fields = {}
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split()[:2]
+            fields[name.rstrip(":")] = int(value) // 1024
+        private = fields["Private_Clean"] + fields["Private_Dirty"]
+        # each worker maps lingua's ~1.3 GB of models, but they are the fork server's pages
+        assert fields["Rss"] > 1000 and private < 400, fields
