@@ -235,7 +235,8 @@ class _CharTable(dict):
 
 
 _ASCII_RANGE = re.compile("[A-z]")  # langdetect's cleaning_text: 'A' <= ch <= 'z'
-_NON_LATIN = re.compile("[\u0300-\u1dff\u1f00-\U0010ffff]")  # >= U+0300, not Latin Extended Additional
+_NON_LATIN = re.compile("[\\u0300-\\U0010ffff]")  # cleaning_text: ch >= U+0300 (its Latin Extended
+# Additional exception compares a block number with a name, so it never applies: neither here)
 
 
 _backends: dict[tuple[str, bool], object] = {}

@@ -172,3 +172,36 @@ def test_idset_is_compact():
     assert len(ids) == 200_000
     assert ids.nbytes() < 200_000 * 40  # a set of 32-char str costs ~100 bytes per member
     assert f"{5:032x}" in ids and f"{200_001:032x}" not in ids
+
+
+# --- the langdetect backend's n-grams are langdetect's own -----------------------------------
+
+def _langdetect_reference_ngrams(backend, text: str) -> list[str]:
+    detector = backend._factory.create()
+    detector.append(text)
+    detector.cleaning_text()
+    return detector._extract_ngrams()
+
+
+_TEXTS = st.text(alphabet=st.sampled_from(
+    list("abcXYZ éÉßçøÆ  .,-'\t\n") + ["ș", "ț", "ệ", "Ạ", "д", "Ж", "ب", "ی", "क", "あ", "ア", "漢", "한", "\u00a0", "\u2014", "1", "@", "/"]),
+    max_size=120)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXTS)
+def test_langdetect_backend_ngrams_equal_langdetects(text):
+    from ingest.language_backends import get_backend
+
+    backend = get_backend("langdetect")
+    assert sorted(backend.ngrams(text)) == sorted(_langdetect_reference_ngrams(backend, text))
+
+
+def test_langdetect_backend_ngrams_equal_langdetects_on_urls_mail_and_capitals():
+    from ingest.language_backends import get_backend
+
+    backend = get_backend("langdetect")
+    for text in ("Visit https://example.org/a?b=1 or write to a.b@example.org today",
+                 "NASA and the ESA said THE LAUNCH is ON", "Ünïcode ÀÉ ü  «quoted» — dash", "x",
+                 "Nghệ An Việt Nam", "日本語のテキスト 漢字 한국어", "A" * 12_000 + " tail words"):
+        assert sorted(backend.ngrams(text)) == sorted(_langdetect_reference_ngrams(backend, text))
