@@ -98,6 +98,9 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
     run.add_argument("--task-runner", choices=["local", "threads", "dask"], default=None,
                      help="where batches run: local processes, threads, or a Dask cluster")
     run.add_argument("--dask-address", metavar="ADDR", help="existing Dask scheduler (tcp://host:8786)")
+    run.add_argument("--fast-extraction", action="store_true",
+                     help="trafilatura's fast mode (no fallback extractors): ~27%% less extraction time, "
+                          "slightly lower recall (see README, Performance)")
     run.add_argument("--max-document-bytes", type=_positive_int, metavar="N",
                      help=f"largest input document accepted (default: {_settings_default('max_document_bytes')})")
     run.add_argument("--extraction-timeout", type=float, metavar="S", help="time limit per document for extraction "
@@ -165,6 +168,7 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "language_max_chars": args.language_max_chars,
         "language_split": False if args.no_language_split else None,
         "language_low_accuracy": True if args.language_low_accuracy else None,
+        "extraction_fast": True if args.fast_extraction else None,
         "argos_packages_dir": str(resolve_packages_dir(args.packages_dir, env)),
         "compute_type": args.compute_type,
         "workers": args.workers,

@@ -71,7 +71,7 @@ def extract(article: Article, settings: Settings) -> Article:
     try:
         with time_limit(settings.extraction_timeout_s):
             if article.content_type == "html" and article.html is not None:
-                _extract_html(article)
+                _extract_html(article, fast=settings.extraction_fast)
             else:
                 _extract_text(article)
     except DocumentTimeout:
@@ -90,7 +90,7 @@ def warm_up() -> None:
                           + "</p></article></body></html>", content_type="html"))
 
 
-def _extract_html(article: Article) -> None:
+def _extract_html(article: Article, fast: bool = False) -> None:
     import trafilatura
 
     html = article.html
@@ -104,6 +104,7 @@ def _extract_html(article: Article) -> None:
         include_comments=False,
         include_tables=True,
         deduplicate=False,
+        fast=fast,
         date_extraction_params={"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True,
                                 "extensive_search": True},
     )

@@ -38,6 +38,11 @@ class Settings:
     language_low_accuracy: bool = False  # lingua: trigram models only (~90 MB instead of ~1.1 GB)
     min_segment_chars: int = 2
 
+    # extraction
+    # trafilatura's fast mode: no fallback extractors (readability, jusText).  Measured on the 990
+    # trafilatura_eval pages: 27% less extraction time, snippet F1 0.918 instead of 0.923.
+    extraction_fast: bool = False
+
     # translation
     argos_packages_dir: str | None = None  # None: argos' own default (~/.local/share/argos-translate/packages)
     compute_type: str = "int8"

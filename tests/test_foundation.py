@@ -147,3 +147,28 @@ def test_help_has_examples():
     assert r.returncode == 0 and "news-ingest run examples/ --out out/" in r.stdout
     r = run_cli("--help")
     assert r.returncode == 0 and "example" in r.stdout
+
+
+def test_fast_extraction_is_trafilaturas_fast_mode_and_still_extracts(monkeypatch):
+    import trafilatura
+
+    from flows.cli import build_parser, settings_from_args
+    from ingest.extract import extract
+    from ingest.records import Article
+    from ingest.settings import Settings
+
+    calls = []
+    real = trafilatura.bare_extraction
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("fast"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", spy)
+    page = next((ROOT / "examples" / "html").glob("*.html")).read_text(encoding="utf-8")
+    for fast in (False, True):
+        article = extract(Article("p.html", html=page, content_type="html"), Settings(extraction_fast=fast))
+        assert article.title and len(article.text) > 200
+    assert calls[-2:] == [False, True]  # (a first call may be the process's warm-up)
+    args = build_parser().parse_args(["run", "x", "--out", "o", "--fast-extraction"])
+    assert settings_from_args(args).extraction_fast is True
