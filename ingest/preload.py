@@ -9,3 +9,9 @@ from ingest import extract, language_backends, pipeline, writer  # noqa: F401
 
 extract.warm_up()
 language_backends.get_backend("langdetect")
+
+# keep the cyclic garbage collector away from these objects in the workers: a collection writes
+# to every object it visits, which would turn the shared pages into private copies
+import gc  # noqa: E402
+
+gc.freeze()

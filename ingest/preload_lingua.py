@@ -5,3 +5,7 @@ from __future__ import annotations
 from ingest import language_backends, preload  # noqa: F401
 
 language_backends.get_backend("lingua", preload=True)
+
+import gc  # noqa: E402
+
+gc.freeze()  # see ingest.preload
