@@ -6,8 +6,8 @@ langdetect backend (script rules and posterior as in ``ingest.language``) and pr
 label langdetect gives, the other languages it gave that label to.  That table, pasted into
 ``ingest/language_tables.py`` as ``CONFUSABLE``, decides lingua's document check: a document
 langdetect labels ``de`` is checked by lingua only against the languages langdetect mistakes
-for German (none: no check), one labelled ``en`` only against Irish, Latin and Sesotho, and so
-on.  ``--split test`` measures the same on the held-out half (what the table misses there).
+for German (none: no check), one labelled ``en`` only against Irish, Latin, Sesotho, Setswana
+and Yoruba, and so on.  ``--split test`` measures the same on the held-out half (what the table misses there).
 
     python bench/language_confusion.py            # ~1 minute
     python bench/language_confusion.py --split test

@@ -7,8 +7,8 @@ articles (a task run costs ~11 ms of orchestration here).
   its rows as Parquet under ``<out>/_staging/``.  Where it runs follows ``Settings.task_runner``,
   chosen *inside* the flow so the setting works the same from the CLI, ``news-ingest serve`` and
   ``prefect deploy``: ``local`` (default) runs the task in a thread that hands the batch to the
-  library's worker processes (``ingest.workers``: forked from a server holding the models, kept
-  between scheduled runs, no Prefect import: ~5 s to start instead of Prefect's process pool's
+  library's worker processes (``ingest.workers``: forked from a server holding the models, no
+  Prefect import: ~5 s to start instead of Prefect's process pool's
   15-24 s); ``threads`` runs it in the thread; ``dask`` on a Dask cluster.
 - ``commit-batch`` runs in the flow's process, in batch order: stories, idempotency, final write.
 

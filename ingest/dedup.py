@@ -32,7 +32,7 @@ import numpy as np
 
 from ingest.dedup_sig import (MIN_SHINGLES, StoryVector, band_keys, minhash, near_scores, story_scores,
                               story_vector, term_id)
-from ingest.dedup_store import UNDATED_BUCKET, DedupStore
+from ingest.dedup_store import DedupStore
 from ingest.dedup_text import Features, hash_normalised, normalise, story_tokens
 from ingest.records import Article, stable_id
 from ingest.settings import Settings
@@ -192,7 +192,7 @@ class StoryIndex:
             else:
                 b = self.store.bucket(item.ts)
                 span = int(np.ceil(self.window_s / self.store.bucket_seconds))
-                buckets = list(range(b - span, b + span + 1)) + [UNDATED_BUCKET]
+                buckets = (b - span, b + span)  # undated docs are always candidates too
             more = self.store.posting_candidates(item.vec.keys, buckets, POSTINGS_PER_TERM, STORY_CANDIDATES)
             known = set(out)
             out += [d for d in more if d not in known]

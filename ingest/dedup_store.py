@@ -153,25 +153,27 @@ class DedupStore:
             f"GROUP BY doc ORDER BY c DESC, doc LIMIT ?", (*keys, limit)).fetchall()
         return [r[0] for r in rows]
 
-    def posting_candidates(self, terms: list[int], buckets: list[int] | None, per_term: int,
+    def posting_candidates(self, terms: list[int], buckets: tuple[int, int] | None, per_term: int,
                            limit: int) -> list[int]:
-        """Docs sharing index terms, most shared first.  At most ``per_term`` docs per term, the
-        newest first; ``buckets=None``: any time bucket."""
+        """Docs sharing index terms, most shared first.  Per term at most ``per_term`` docs of the
+        time buckets ``lo..hi`` (``buckets``), newest bucket first, plus at most ``per_term``
+        undated docs; ``buckets=None``: any time bucket, newest first.  Each lookup walks the
+        (term, bucket, doc) key backwards and stops at its limit, so its cost does not grow with
+        the number of docs posted under a frequent term."""
         if not terms:
             return []
+        args: list = []
         if buckets is None:
-            part = ("SELECT doc FROM (SELECT doc FROM postings WHERE term = ? "
-                    "ORDER BY bucket DESC, doc DESC LIMIT ?)")
-            args: list = []
+            part = "SELECT doc FROM (SELECT doc FROM postings WHERE term = ? ORDER BY bucket DESC, doc DESC LIMIT ?)"
             for t in terms:
                 args += [t, per_term]
         else:
-            marks = ",".join("?" * len(buckets))
-            part = (f"SELECT doc FROM (SELECT doc FROM postings WHERE term = ? AND bucket IN ({marks}) "
+            part = ("SELECT doc FROM (SELECT doc FROM postings WHERE term = ? AND bucket BETWEEN ? AND ? "
+                    "ORDER BY bucket DESC, doc DESC LIMIT ?) UNION ALL "
+                    "SELECT doc FROM (SELECT doc FROM postings WHERE term = ? AND bucket = ? "
                     "ORDER BY doc DESC LIMIT ?)")
-            args = []
             for t in terms:
-                args += [t, *buckets, per_term]
+                args += [t, buckets[0], buckets[1], per_term, t, UNDATED_BUCKET, per_term]
         counts: dict[int, int] = {}
         for (doc,) in self.conn.execute(" UNION ALL ".join([part] * len(terms)), args):
             counts[doc] = counts.get(doc, 0) + 1

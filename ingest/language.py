@@ -395,8 +395,8 @@ def _second_look(plans, first, context, backend, hint, max_chars: int) -> dict[s
     one call on a long sample: lingua has rare confident slips, e.g. Kazakh 1.0 for a plain
     Ukrainian paragraph.)  lingua only chooses between the first look's language and those that
     langdetect was measured to mistake for it (``language_tables.CONFUSABLE``: Irish, Latin,
-    Sesotho, ... for English; nothing for German, which needs no check); a first look outside
-    that table is checked against every language.  Then each segment whose first look did not
+    Sesotho, Setswana, Yoruba for English; nothing for German, which needs no check); a first
+    look outside that table is checked against every language.  Then each segment whose first look did not
     name the document's language with ``ACCEPT_CONFIDENCE`` (short headings, foreign segments,
     names) is looked at again by lingua, against every language.  Segments that agree stay as
     they are."""

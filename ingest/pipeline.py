@@ -382,7 +382,7 @@ def run_pipeline(sources: Iterable[str], settings: Settings, *, submit: Submit |
                  run_id: str | None = None) -> Summary:
     """Run the whole pipeline.  ``submit`` runs a batch somewhere and returns a future (default:
     the library's pool of ``settings.workers`` processes, ``ingest.workers``, which stays up for
-    the next run until ``workers.shutdown()``; inline for one worker); batches are committed in
+    the next run in this process until ``workers.shutdown()``; inline for one worker); batches are committed in
     order with a bounded number in flight, so memory does not grow with the corpus."""
     pipeline = Pipeline(settings, run_id=run_id)
     pipeline.start()

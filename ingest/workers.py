@@ -12,8 +12,9 @@ and each load their own models (~15-24 s before the first batch on 2 cores, meas
 fork server that has imported the pipeline, warmed trafilatura and, for the default lingua
 backend, loaded lingua's language models once (~1.3 GB, ~4 s): every worker shares those pages
 copy-on-write instead of holding a private copy, so two workers cost ~1.3 GB, not ~2.6 GB, and the
-models load once per process tree, not once per worker.  A scheduled ``news-ingest serve`` keeps
-the pool (and its warm models) from one run to the next.
+models load once per process tree, not once per worker.  The pool lives as long as the process
+that created it (a library user running several pipelines reuses it warm; ``news-ingest serve``
+runs each flow run in a fresh process, so each run starts its own).
 
 Where the fork server is unavailable (not POSIX) the pool spawns fresh interpreters instead.
 """

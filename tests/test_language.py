@@ -241,16 +241,9 @@ def test_lingua_second_look_catches_a_language_langdetect_lacks():
 
 
 def test_lingua_is_asked_only_about_what_langdetect_cannot_settle(monkeypatch):
-    english = [("paragraph", s) for s in (
-        "The city council approved the new budget after a long debate on Tuesday evening.",
-        "Heavy rain caused flooding in several villages along the river, and roads were closed.",
-        "The company said its profits rose sharply in the third quarter thanks to strong demand.",
-        "Officials expect the bridge to reopen next month once the repairs have been inspected.",
-        "Thousands of people gathered in the square to celebrate the victory of the national team.",
-        "The minister promised to reduce waiting times at public hospitals before the end of the year.",
-        "Researchers at the university have developed a cheaper way to store energy from solar panels.",
-        "Farmers warn that the dry summer will push up the price of bread and vegetables.",
-    )] + [("heading", "Москва")]
+    from bench.language_samples import SENTENCES
+
+    english = [("paragraph", s) for s in SENTENCES["en"][:8]] + [("heading", "Москва")]
     lingua = language.get_backend("lingua")
     calls = []
     real = lingua._scores
