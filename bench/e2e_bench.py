@@ -171,7 +171,10 @@ def main() -> None:
         stage_rows = []
         if not args.skip_stages:
             print(f"\nper-stage throughput, single process, {min(args.stage_docs, len(files))} documents:")
-            stages(files[:20], None)  # warm-up: imports, models, caches
+            from ingest.language_backends import get_backend
+
+            get_backend("lingua", preload=True)  # all models loaded, as in the pipeline's workers
+            stages(files[:20], None)  # warm-up: imports, caches
             stage_rows = stages(files[: args.stage_docs], args.packages_dir)
             for name, value, unit in stage_rows:
                 print(f"  {name:<12} {value:10.1f} {unit}  ({1000 / value:.2f} ms each)")

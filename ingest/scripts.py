@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
 
 COMMON = "Zyyy"  # no script: digits, punctuation, symbols, spaces, emoji
@@ -102,10 +103,10 @@ def script_counts(text: str) -> dict[str, int]:
     """Number of letters per script in ``text`` (common characters are not counted)."""
     counts: dict[str, int] = {}
     get = _memo.get
-    for ch in text:
+    for ch, n in Counter(text).items():  # counted in C; then one lookup per distinct character
         script = get(ch) or script_of(ch)
         if script != COMMON:
-            counts[script] = counts.get(script, 0) + 1
+            counts[script] = counts.get(script, 0) + n
     return counts
 
 
