@@ -25,6 +25,7 @@ already indexed returns the stored assignment and adds nothing.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -73,10 +74,12 @@ class StoryIndex:
         self._canonical: dict[str, str] = {}
 
     # -- public API ------------------------------------------------------------------------------
-    def assign(self, articles: list[Article]) -> None:
+    def assign(self, articles: list[Article], features: list[str | None] | None = None) -> None:
+        """Assign stories to ``articles`` (in place).  ``features``: for each article, its
+        ``features_json`` computed beforehand (in a worker process) or None to compute it here."""
         seen: dict[str, Article] = {}
         fresh: list[_Item] = []
-        for article in articles:
+        for i, article in enumerate(articles):
             if article.article_id in seen:  # the same article twice in one batch: same answer
                 continue
             seen[article.article_id] = article
@@ -86,7 +89,8 @@ class StoryIndex:
                 (article.story_id, article.duplicate_of, article.duplicate_level,
                  article.story_similarity) = stored
                 continue
-            fresh.append(self._featurise(article))
+            given = features[i] if features is not None else None
+            fresh.append(_item_from_json(article, given) if given else self._featurise(article))
         if not fresh:
             self._finish_duplicates(articles, seen)
             return
@@ -121,29 +125,7 @@ class StoryIndex:
 
     # -- steps -----------------------------------------------------------------------------------
     def _featurise(self, article: Article) -> _Item:
-        text = article.text or ""
-        feats = Features.of(text)
-        article.content_hash = feats.content_hash
-        if len(feats.words) >= MIN_EXACT_WORDS:
-            exact_key = feats.content_hash
-        else:  # short text: the title must match too; (almost) nothing at all matches nothing
-            with_title = normalise((article.title or "") + "\n" + text)
-            exact_key = hash_normalised(with_title) if len(with_title.split()) >= 3 else "unique:" + article.article_id
-        shingles = feats.shingles
-        sig = minhash(shingles)
-        if article.text_translated and article.text_translated != text:
-            lang = self.settings.target_language
-            body, title, body_words = article.text_translated, article.title_translated or article.title, None
-        else:
-            lang = article.language or "und"
-            if article.text_translated:  # already in the target language
-                lang = self.settings.target_language
-            body, title, body_words = text, article.title, feats.words
-        terms = {term_id(token): (tf, token[0])
-                 for token, tf in story_tokens(body, title, lang, body_words).items()}
-        ts = article.published_at.timestamp() if article.published_at is not None else None
-        return _Item(article, feats.content_hash, exact_key, ts, lang, len(shingles), sig,
-                     band_keys(sig) if len(shingles) >= MIN_SHINGLES else [], terms)
+        return featurise(article, self.settings.target_language)
 
     def _place(self, item: _Item) -> None:
         s = self.settings
@@ -213,6 +195,51 @@ class StoryIndex:
             first = seen[article.article_id]
             if first is not article:
                 _copy_assignment(first, article)
+
+
+def featurise(article: Article, target_language: str) -> _Item:
+    """What the index compares, computed from the article alone (no index state): content hash,
+    exact key, MinHash signature and band keys, story terms.  Sets ``article.content_hash``."""
+    text = article.text or ""
+    feats = Features.of(text)
+    article.content_hash = feats.content_hash
+    if len(feats.words) >= MIN_EXACT_WORDS:
+        exact_key = feats.content_hash
+    else:  # short text: the title must match too; (almost) nothing at all matches nothing
+        with_title = normalise((article.title or "") + "\n" + text)
+        exact_key = hash_normalised(with_title) if len(with_title.split()) >= 3 else "unique:" + article.article_id
+    shingles = feats.shingles
+    sig = minhash(shingles)
+    if article.text_translated and article.text_translated != text:
+        lang = target_language
+        body, title, body_words = article.text_translated, article.title_translated or article.title, None
+    else:
+        lang = article.language or "und"
+        if article.text_translated:  # already in the target language
+            lang = target_language
+        body, title, body_words = text, article.title, feats.words
+    terms = {term_id(token): (tf, token[0])
+             for token, tf in story_tokens(body, title, lang, body_words).items()}
+    ts = article.published_at.timestamp() if article.published_at is not None else None
+    return _Item(article, feats.content_hash, exact_key, ts, lang, len(shingles), sig,
+                 band_keys(sig) if len(shingles) >= MIN_SHINGLES else [], terms)
+
+
+def features_json(article: Article, target_language: str) -> str:
+    """``featurise`` as JSON: workers compute it next to the rest of an article's work and stage
+    it with the article, so that the ordered commit (one process) only looks it up in the index."""
+    item = featurise(article, target_language)
+    return json.dumps({"h": item.content_hash, "x": item.exact_key, "t": item.ts, "l": item.lang,
+                       "n": item.n_shingles, "m": item.minhash.tolist(), "b": [int(b) for b in item.bands],
+                       "w": [[t, tf, kind] for t, (tf, kind) in item.terms.items()]},
+                      separators=(",", ":"))
+
+
+def _item_from_json(article: Article, text: str) -> _Item:
+    d = json.loads(text)
+    article.content_hash = d["h"]
+    return _Item(article, d["h"], d["x"], d["t"], d["l"], d["n"], np.asarray(d["m"], dtype=np.uint32),
+                 d["b"], {t: (tf, kind) for t, tf, kind in d["w"]})
 
 
 def _copy_assignment(src: Article, dst: Article) -> None:

@@ -219,6 +219,16 @@ def _hint_context(hint: str | None) -> dict[str, float]:
     return {}
 
 
+def warm_up(settings: Settings) -> None:
+    """Load the backends ``annotate`` uses with these settings, with all their models."""
+    backend = get_backend(settings.language_backend, settings.language_low_accuracy)
+    if backend.name == "lingua":
+        get_backend("langdetect")  # the first look
+        backend.load_all()
+    annotate(Article("warm-up", text="A short sentence to load the models.",
+                     segments=[Segment(0, "A short sentence to load the models.")]), settings)
+
+
 # ---------------------------------------------------------------------------------- a document
 @dataclass
 class _Plan:

@@ -71,6 +71,16 @@ class LinguaBackend(_Backend):
         self._restricted: dict[frozenset, object] = {}
         self.supported = frozenset(self._codes.values())
 
+    def load_all(self) -> None:
+        """Load every language's models now (they are process-wide, shared by all of lingua's
+        detectors), so that no document pays for a lazy load inside its time limit."""
+        from lingua import LanguageDetectorBuilder
+
+        builder = LanguageDetectorBuilder.from_all_languages()
+        if self._low_accuracy:
+            builder = builder.with_low_accuracy_mode()
+        builder.with_preloaded_language_models().build()
+
     def scores_among(self, text: str, codes: frozenset) -> dict[str, float]:
         """Like ``scores`` but choosing only among ``codes`` (two or more supported languages): a
         fraction of the cost of asking about all of them.  The models are lingua's, shared by all

@@ -28,17 +28,19 @@ from ingest import language as language_mod
 from ingest.guard import DocumentTimeout, scrub, time_limit, warm_once
 from ingest.idset import IdSet
 from ingest.loaders import WorkItem, load, plan
-from ingest.records import Article, Reject, Segment, StateUpdate
+from ingest.records import Article, Reject, StateUpdate
 from ingest.settings import Settings
 from ingest.storage import Storage
 from ingest.summary import Summary
 from ingest.writer import articles_to_table, rejects_to_table, table_to_dedup_articles, with_story_columns
+from schemas import ARTICLE_SCHEMA
 
 logger = logging.getLogger(__name__)
 
 ARTICLES_DIR = "articles"
 REJECTS_DIR = "rejects"
 STAGING_DIR = "_staging"
+DEDUP_FEATURES = "_dedup_features"  # staged only: dedup.features_json of each row
 
 
 @dataclass
@@ -95,9 +97,7 @@ def _load_step(items: Iterable[WorkItem], settings: Settings, rejects: "_RejectS
 
 def _annotate(article: Article, settings: Settings) -> Article:
     """Language identification under the per-document time limit (models load before, outside it)."""
-    warm_once(("language", settings), lambda: language_mod.annotate(
-        Article("warm-up", text="A short sentence to load the models.",
-                segments=[Segment(0, "A short sentence to load the models.")]), settings))
+    warm_once(("language", settings), lambda: language_mod.warm_up(settings))
     try:
         with time_limit(settings.extraction_timeout_s):
             return language_mod.annotate(article, settings)
@@ -155,6 +155,24 @@ def _articles_table(articles: list[Article], settings: Settings, run_id: str, re
     return build(good)
 
 
+def _with_dedup_features(table: pa.Table, articles: list[Article], settings: Settings) -> pa.Table:
+    """The staged table plus each article's dedup features (``dedup.features_json``), computed
+    here, in parallel, rather than in the ordered commit; None where they failed (the commit then
+    computes them itself).  The column never reaches the final files."""
+    from ingest.dedup import features_json
+
+    features: dict[str, str | None] = {}
+    for article in articles:
+        if article.article_id not in features:  # the first of a repeated id is the one indexed
+            try:
+                features[article.article_id] = features_json(article, settings.target_language)
+            except Exception as exc:  # noqa: BLE001 - the commit computes them again
+                logger.warning("dedup features failed for %s: %s", article.source_uri, exc)
+                features[article.article_id] = None
+    values = [features.get(i) for i in table.column("article_id").to_pylist()]
+    return table.append_column(DEDUP_FEATURES, pa.array(values, type=pa.string()))
+
+
 def _finalise(article: Article) -> Article:
     article.assign_id()
     return article
@@ -203,6 +221,7 @@ def process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult:
         _translate_step(articles, settings, result.missing_pairs)
         table = _articles_table(articles, settings, run_id, rejects)
         n_articles -= len(articles) - table.num_rows  # those became rejects
+        table = _with_dedup_features(table, articles, settings)
         del articles
         if table.num_rows:
             part = len(result.articles_paths) + 1
@@ -288,8 +307,13 @@ class Pipeline:
 
     def _commit_articles(self, staged: str, final: str) -> None:
         table = self.storage.read_table(staged)
+        features = None
+        if DEDUP_FEATURES in table.column_names:
+            features = table.column(DEDUP_FEATURES).to_pylist()
+            table = table.drop_columns([DEDUP_FEATURES]).replace_schema_metadata(ARTICLE_SCHEMA.metadata)
         articles = table_to_dedup_articles(table)
-        self._index.assign(articles)  # also for rows already written: keeps the index whole
+        self._index.assign(articles, features)  # also for rows already written: keeps the index whole
+        del features
         table = with_story_columns(table, articles)
         del articles
         keep, new_ids, existing = self._split_new(table.column("article_id").to_pylist(), self._existing_articles)

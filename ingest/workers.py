@@ -84,12 +84,24 @@ def pool(settings: Settings) -> ProcessPoolExecutor:
         return _pool
 
 
-def start(settings: Settings) -> None:
-    """Create the pool and let its workers start (models load in the fork server) in the
-    background, so a run that starts later finds them ready."""
-    if uses_pool(settings):
-        for _ in range(settings.workers):
-            pool(settings).submit(os.getpid)  # forces the fork server and each worker to start
+def start(settings: Settings) -> threading.Thread | None:
+    """Start the pool's fork server and workers in a background thread (the fork server loads
+    the models first, which takes seconds), so that whatever the caller does meanwhile (Prefect's
+    start-up) overlaps with it.  Returns the thread (None when these settings use no pool)."""
+    if not uses_pool(settings):
+        return None
+
+    def warm() -> None:
+        try:
+            executor = pool(settings)
+            for future in [executor.submit(os.getpid) for _ in range(settings.workers)]:
+                future.result()  # each submit starts a worker once the fork server is ready
+        except Exception as exc:  # noqa: BLE001 - the first batch will meet (and report) it again
+            logger.debug("worker pool warm-up failed: %s", exc)
+
+    thread = threading.Thread(target=warm, name="ingest-workers-start", daemon=True)
+    thread.start()
+    return thread
 
 
 def shutdown() -> None:

@@ -391,3 +391,31 @@ def test_seed_story_found_across_runs(seeds_dir, tmp_path, settings):
         index.commit()
     assert {a.story_id for a in later} == {seeds["002"].story_id}
     assert all(a.duplicate_of == seeds["002"].article_id for a in later)
+
+
+def test_features_computed_elsewhere_give_the_same_assignment(tmp_path):
+    """Workers stage ``features_json`` with each article; the commit's index must then assign
+    exactly what it assigns when it computes the features itself."""
+    import copy
+
+    from ingest.dedup import StoryIndex, features_json
+
+    settings = Settings()
+    base = "Amazon and OpenAI signed a cloud deal worth 38 billion dollars over seven years on Monday. "
+    texts = [base * 3, base * 3 + "Shares rose.", "A different story about rain in the valley. " * 6,
+             "Short text", base.replace("Monday", "Tuesday") * 3, (base * 3).upper()]
+    articles = []
+    for i, text in enumerate(texts):
+        a = Article(f"doc{i}", title=f"Title {i % 2}", text=text, language="en")
+        a.assign_id()
+        articles.append(a)
+    here, there = copy.deepcopy(articles), copy.deepcopy(articles)
+    with StoryIndex(str(tmp_path / "a"), settings) as index:
+        index.assign(here)
+    features = [features_json(a, settings.target_language) for a in copy.deepcopy(articles)]
+    features[3] = None  # a worker that could not compute them: the index does
+    with StoryIndex(str(tmp_path / "b"), settings) as index:
+        index.assign(there, features)
+    fields = ("content_hash", "story_id", "duplicate_of", "duplicate_level", "story_similarity")
+    assert [[getattr(a, f) for f in fields] for a in here] == [[getattr(a, f) for f in fields] for a in there]
+    assert {a.duplicate_level for a in here} >= {"exact", "near", None}

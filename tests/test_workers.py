@@ -66,3 +66,30 @@ def test_workers_share_the_fork_servers_lingua_models(tmp_path):
         private = fields["Private_Clean"] + fields["Private_Dirty"]
         # each worker maps lingua's ~1.3 GB of models, but they are the fork server's pages
         assert fields["Rss"] > 1000 and private < 400, fields
+
+
+def test_dedup_features_are_computed_with_the_batch_and_never_written(tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from schemas import ARTICLE_SCHEMA
+
+    settings = Settings(out=str(tmp_path / "out"), workers=1, translate=False, language_backend="langdetect")
+    run = pipeline.Pipeline(settings)
+    run.start()
+    try:
+        batch = pipeline.Batch(1, list(pipeline.plan([str(EXAMPLES / "text")], run.settings)))
+        result = pipeline.process_batch(batch, run.settings, run.run_id)
+        staged = run.storage.read_table(result.articles_paths[0])
+        features = staged.column(pipeline.DEDUP_FEATURES).to_pylist()
+        assert features and all(json.loads(f)["h"] for f in features)  # computed here, per row
+        run.commit(result)
+        run.finish()
+    finally:
+        run.close()
+    for part in (tmp_path / "out" / "articles").rglob("*.parquet"):
+        schema = pq.read_schema(part)
+        assert pipeline.DEDUP_FEATURES not in schema.names
+        assert schema.names == ARTICLE_SCHEMA.names
+        assert schema.metadata[b"news_ingest.schema_version"] == ARTICLE_SCHEMA.metadata[b"news_ingest.schema_version"]
