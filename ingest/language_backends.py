@@ -66,6 +66,7 @@ class LinguaBackend(_Backend):
             builder = builder.with_preloaded_language_models()
         self._detector = builder.build()
         self._low_accuracy = low_accuracy
+        self._preloaded = preload
         self._codes = {lang: lang.iso_code_639_1.name.lower() for lang in Language.all()}
         self._by_code = {code: lang for lang, code in self._codes.items()}
         self._restricted: dict[frozenset, object] = {}
@@ -74,12 +75,15 @@ class LinguaBackend(_Backend):
     def load_all(self) -> None:
         """Load every language's models now (they are process-wide, shared by all of lingua's
         detectors), so that no document pays for a lazy load inside its time limit."""
+        if self._preloaded:  # loaded already (also: never again in a forked worker, where lingua's
+            return           # parallel loading would wait for threads that were not forked)
         from lingua import LanguageDetectorBuilder
 
         builder = LanguageDetectorBuilder.from_all_languages()
         if self._low_accuracy:
             builder = builder.with_low_accuracy_mode()
         builder.with_preloaded_language_models().build()
+        self._preloaded = True
 
     def scores_among(self, text: str, codes: frozenset) -> dict[str, float]:
         """Like ``scores`` but choosing only among ``codes`` (two or more supported languages): a
