@@ -90,6 +90,8 @@ def start(settings: Settings) -> threading.Thread | None:
     start-up) overlaps with it.  Returns the thread (None when these settings use no pool)."""
     if not uses_pool(settings):
         return None
+    if _pool is not None and _pool_key == (settings.workers, tuple(_preload_modules(settings))):
+        return None  # started already (the CLI starts it before the flow asks again)
 
     def warm() -> None:
         try:
