@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import re
+import sys
 import threading
 import time
 import tracemalloc
@@ -196,18 +197,27 @@ def test_language_identification_is_bounded_by_max_chars():
 
 
 def test_time_limit_never_fires_outside_its_block():
+    # The watchdog thread needs the GIL to fire, which a busy thread hands over only every
+    # sys.getswitchinterval() (5 ms by default): a short switch interval makes deliveries land
+    # right at the edges of the guarded blocks, where a leak would happen.  Blocks run from 0 to
+    # 12 ms against a 2 ms limit, so some finish in time and some certainly do not.
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
     fired = 0
-    for i in range(400):
-        try:
-            with time_limit(0.002):
-                end = time.perf_counter() + (i % 5) * 0.001  # some finish in time, some do not
-                while time.perf_counter() < end:
-                    pass
-        except DocumentTimeout:
-            fired += 1
-        for _ in range(200):  # a leaked DocumentTimeout would surface here and fail the test
-            sum(range(50))
-    assert 0 < fired < 400
+    try:
+        for i in range(300):
+            try:
+                with time_limit(0.002):
+                    end = time.perf_counter() + (i % 7) * 0.002
+                    while time.perf_counter() < end:
+                        pass
+            except DocumentTimeout:
+                fired += 1
+            for _ in range(200):  # a leaked DocumentTimeout would surface here and fail the test
+                sum(range(50))
+    finally:
+        sys.setswitchinterval(previous)
+    assert 0 < fired < 300
 
 
 def test_timeout_is_not_swallowed_by_except_exception():
