@@ -171,9 +171,11 @@ def main() -> None:
         stage_rows = []
         if not args.skip_stages:
             print(f"\nper-stage throughput, single process, {min(args.stage_docs, len(files))} documents:")
+            from ingest.extract import warm_up_date_parser
             from ingest.language_backends import get_backend
 
             get_backend("lingua", preload=True)  # all models loaded, as in the pipeline's workers
+            warm_up_date_parser()  # all locales' date patterns compiled, as in the workers
             stages(files[:20], None)  # warm-up: imports, caches
             stage_rows = stages(files[: args.stage_docs], args.packages_dir)
             for name, value, unit in stage_rows:

@@ -90,6 +90,19 @@ def warm_up() -> None:
                           + "</p></article></body></html>", content_type="html"))
 
 
+def warm_up_date_parser() -> None:
+    """Compile the date parser's per-locale patterns now (~2 s, ~45 MB), as the worker pool's fork
+    server does: a date-like string no locale knows makes dateparser (behind htmldate's extensive
+    date search) try all of its locales, so without this every worker process pays the compile on
+    its first pages (measured: 49.7 ms/page over its first 300 pages instead of 42.8)."""
+    try:
+        from htmldate.extractors import get_external_parser
+
+        get_external_parser().get_date_data("3 Qzxv 2020")
+    except Exception as exc:  # noqa: BLE001 - an optimisation only: a changed htmldate must not break start-up
+        logger.debug("date parser warm-up skipped: %s", exc)
+
+
 def _extract_html(article: Article, fast: bool = False) -> None:
     import trafilatura
 

@@ -4,7 +4,13 @@ One SQLite file, ``<state_dir>/fetch_state.sqlite``:
 
 - ``feeds``: per feed URL the ETag / Last-Modified of its last full fetch (for conditional GETs);
 - ``urls``: canonical article URLs already handled (``done``; or ``rejected`` for permanent
-  failures such as a 404 or a robots.txt disallow, so they are not asked for again every run).
+  failures such as a 404 or a robots.txt disallow, so they are not asked for again every run);
+- ``claims``: which feed of the current run fetches an article URL that several feeds list (a
+  site's section feeds overlap), so that each page is fetched once per run even when the feeds
+  are processed in different worker processes.  A claim is not a record of work done: the next run
+  (another run id) takes over any claim left behind, and a retried batch re-claims its own
+  URLs (same feed).  Claims are made only inside ``run_scope(run_id)``, which the pipeline sets
+  around each batch.
 
 Handlers only *read* the state and yield ``ingest.records.StateUpdate`` records; the pipeline calls
 ``FetchState.apply(updates)`` once the articles of those records are written.  A crash before that
@@ -13,12 +19,14 @@ is marked done that was not written.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ingest.records import StateUpdate
 from ingest.urls import canonicalize
@@ -42,7 +50,28 @@ CREATE TABLE IF NOT EXISTS urls (
     reason TEXT,
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS claims (
+    url TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    holder TEXT NOT NULL
+);
 """
+
+_RUN_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("ingest_run_id", default=None)
+
+
+@contextmanager
+def run_scope(run_id: str) -> Iterator[None]:
+    """Within this block, feeds claim the article URLs they fetch for run ``run_id``."""
+    token = _RUN_ID.set(run_id)
+    try:
+        yield
+    finally:
+        _RUN_ID.reset(token)
+
+
+def current_run_id() -> str | None:
+    return _RUN_ID.get()
 
 
 class FetchState:
@@ -101,9 +130,26 @@ class FetchState:
     def counts(self) -> dict[str, int]:
         conn = self._connection()
         return {"feeds": conn.execute("SELECT count(*) FROM feeds").fetchone()[0],
-                "urls": conn.execute("SELECT count(*) FROM urls").fetchone()[0]}
+                "urls": conn.execute("SELECT count(*) FROM urls").fetchone()[0],
+                "claims": conn.execute("SELECT count(*) FROM claims").fetchone()[0]}
 
     # -- writing -------------------------------------------------------------------------------------
+
+    def claim(self, urls: Iterable[str], run_id: str, holder: str) -> set[str]:
+        """The subset of ``urls`` (as given) that ``holder`` (a feed) may fetch in run ``run_id``:
+        those no other feed of the same run claimed first.  Claims of other runs are taken over."""
+        won: set[str] = set()
+        conn = self._connection()
+        with conn:
+            for url in urls:
+                cursor = conn.execute(
+                    "INSERT INTO claims (url, run_id, holder) VALUES (?, ?, ?) ON CONFLICT(url) DO UPDATE "
+                    "SET run_id = excluded.run_id, holder = excluded.holder "
+                    "WHERE claims.run_id <> excluded.run_id OR claims.holder = excluded.holder",
+                    (_key(url), run_id, holder))
+                if cursor.rowcount:
+                    won.add(url)
+        return won
 
     def apply(self, updates: Iterable[StateUpdate]) -> int:
         """Record the updates in one transaction; returns how many were applied.  Updates of kinds
@@ -126,6 +172,7 @@ class FetchState:
                         "reason = excluded.reason, updated_at = excluded.updated_at",
                         (_key(update.key), update.value.get("status", "done"), update.value.get("origin"),
                          update.value.get("reason"), now))
+                    conn.execute("DELETE FROM claims WHERE url = ?", (_key(update.key),))  # handled: no claim needed
                 else:
                     logger.debug("fetch state ignores a %r update", update.kind)
                     continue

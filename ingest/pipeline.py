@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from ingest import extract as extract_mod
 from ingest import language as language_mod
+from ingest.fetch_state import run_scope
 from ingest.guard import DocumentTimeout, scrub, time_limit, warm_once
 from ingest.idset import IdSet
 from ingest.loaders import WorkItem, load, plan
@@ -204,6 +205,11 @@ def _translate_step(articles: list[Article], settings: Settings, missing: Counte
 
 def process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult:
     """Load, extract, identify languages and translate one batch; stage the rows as Parquet."""
+    with run_scope(run_id):  # feeds of this run claim the pages they fetch (fetch_state.claim)
+        return _process_batch(batch, settings, run_id)
+
+
+def _process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult:
     started = time.perf_counter()
     result = BatchResult(number=batch.number, items=len(batch.items))
     storage = Storage(settings.out)

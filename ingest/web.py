@@ -20,7 +20,7 @@ from typing import Iterator
 
 from ingest.extract import decode_html
 from ingest.feeds import FeedEntry, NotAFeed, ParsedFeed, describe_entry, entry_article, parse_feed, sniff_feed
-from ingest.fetch_state import FetchState, open_state
+from ingest.fetch_state import FetchState, current_run_id, open_state
 from ingest.http import FEED_TYPES, HTML_TYPES, TEXT_TYPES, FetchError, FetchResult, get_fetcher
 from ingest.loaders import WorkItem, decode_text, read_bytes
 from ingest.records import Article, Reject, StateUpdate
@@ -98,8 +98,23 @@ def feed_records(feed: ParsedFeed, settings: Settings, state: FetchState | None,
     fetch = not settings.offline and settings.fetch_feed_articles
     keys = {e.index: _canonical(e.link) for e in feed.entries}
     known = state.known([k for k in keys.values() if k]) if state is not None else set()
-    todo = [e for e in feed.entries if keys[e.index] not in known]
-    counts = {"known": len(feed.entries) - len(todo), "http": 0, "feed": 0, "rejected": 0}
+    todo, listed = [], set()
+    for entry in feed.entries:
+        key = keys[entry.index]
+        if key in known or (fetch and key in listed):
+            continue  # handled by an earlier run, or a page this feed lists twice (fetched once)
+        todo.append(entry)
+        if key:
+            listed.add(key)
+    counts = {"known": len(feed.entries) - len(todo), "other_feed": 0, "http": 0, "feed": 0, "rejected": 0}
+    run_id = current_run_id()
+    if fetch and state is not None and run_id is not None and listed:
+        # a page that several feeds of this run list is fetched by the first feed to claim it
+        mine = state.claim(sorted(listed), run_id, feed.location)
+        if len(mine) < len(listed):
+            before = len(todo)
+            todo = [e for e in todo if keys[e.index] is None or keys[e.index] in mine]
+            counts["other_feed"] = before - len(todo)
     transient = False
 
     def one(entry: FeedEntry) -> list[Record]:
@@ -118,8 +133,9 @@ def feed_records(feed: ParsedFeed, settings: Settings, state: FetchState | None,
                 elif state is None:
                     continue  # no state directory: nothing records what was fetched
                 yield record
-    logger.info("%s: %d entries: %d already fetched (skipped), %d pages fetched, %d from feed content, %d rejected",
-                feed.location, len(feed.entries), counts["known"], counts["http"], counts["feed"], counts["rejected"])
+    logger.info("%s: %d entries: %d already fetched or repeated (skipped), %d fetched by another feed of this run, "
+                "%d pages fetched, %d from feed content, %d rejected", feed.location, len(feed.entries),
+                counts["known"], counts["other_feed"], counts["http"], counts["feed"], counts["rejected"])
     return transient
 
 

@@ -234,3 +234,36 @@ def test_feed_served_as_html_is_recognised_by_content(server, settings):
     server.route("/mislabelled", Reply(body=site.body, content_type="text/html; charset=utf-8"))
     articles, rejects, _ = run([server.url("/mislabelled")], settings.replace(fetch_feed_articles=False))
     assert rejects == [] and [a.title for a in articles] == [STORIES[n][0] for n in (1, 2, 3)]
+
+
+def _batch(settings: Settings, number: int, url: str, run_id: str):
+    from ingest import pipeline
+
+    return pipeline.process_batch(pipeline.Batch(number, [WorkItem("url", url)]), settings, run_id)
+
+
+def test_page_listed_by_two_feeds_is_fetched_once_per_run(server, settings, tmp_path):
+    # a site's section feeds overlap; the feeds may run in different batches and processes, and
+    # the first batch's state is not committed yet when the second runs
+    Site(server, numbers=(1, 2))
+    server.route("/world.xml", Reply(body=feed_xml(server.base, (2, 3, 3)),
+                                     content_type="application/rss+xml; charset=utf-8"))
+    settings = settings.replace(out=str(tmp_path / "out"), translate=False, language_backend="langdetect")
+    first = _batch(settings, 1, server.url("/feed.xml"), "run-a")
+    second = _batch(settings, 2, server.url("/world.xml"), "run-a")
+    assert [server.count(f"/news/{n}") for n in (1, 2, 3)] == [1, 1, 1]  # 3 is listed twice in /world.xml
+    assert first.counts["inputs"] == 2 and second.counts["inputs"] == 1
+    urls = lambda result: {u.key for u in result.state_updates if u.kind == "url"}  # noqa: E731
+    assert urls(first) == {server.url("/news/1"), server.url("/news/2")} and urls(second) == {server.url("/news/3")}
+    # a retried batch (same run, same feed) fetches its pages again: nothing is left unfetched
+    _batch(settings, 1, server.url("/feed.xml"), "run-a")
+    assert [server.count(f"/news/{n}") for n in (1, 2)] == [2, 2]
+    # the run crashed before committing: the next run takes the claims over, whichever feed comes first
+    again = _batch(settings, 1, server.url("/world.xml"), "run-b")
+    assert urls(again) == {server.url("/news/2"), server.url("/news/3")}
+    # once committed, a page is no longer claimed but known
+    FetchState(settings.state_dir).apply(again.state_updates)
+    assert FetchState(settings.state_dir).counts()["claims"] == 1  # only run-a's stale claim on /news/1 is left
+    rest = _batch(settings, 2, server.url("/feed.xml"), "run-b")
+    assert urls(rest) == {server.url("/news/1")}  # /news/2 is known now
+    assert [server.count(f"/news/{n}") for n in (1, 2, 3)] == [3, 3, 2]

@@ -93,3 +93,18 @@ def test_dedup_features_are_computed_with_the_batch_and_never_written(tmp_path):
         assert pipeline.DEDUP_FEATURES not in schema.names
         assert schema.names == ARTICLE_SCHEMA.names
         assert schema.metadata[b"news_ingest.schema_version"] == ARTICLE_SCHEMA.metadata[b"news_ingest.schema_version"]
+
+
+def test_fork_server_preload_compiles_the_date_parser_for_all_locales():
+    # without it each worker compiles ~200 locales' patterns (~2 s) on its first pages
+    import subprocess
+
+    code = ("from dateparser.languages.dictionary import Dictionary as D\n"
+            "before = sum(len(v) for v in D._split_regex_cache.values())\n"
+            "import ingest.preload\n"
+            "print(before, sum(len(v) for v in D._split_regex_cache.values()))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, after = map(int, done.stdout.split())
+    assert before == 0 and after >= 100
