@@ -182,7 +182,7 @@ def _laughs(levels: int = 10) -> bytes:
 def test_billion_laughs_is_not_expanded(caplog):
     started = time.monotonic()
     feed = parse_feed(_laughs(), "laughs.xml")
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # expanded, it would take minutes and gigabytes
     assert len(feed.entries) == 1
     assert len(feed.entries[0].title or "") < 100  # not 10**9 "lol"s
     assert "removed a DOCTYPE declaring entities" in caplog.text
@@ -197,7 +197,7 @@ def test_quadratic_blowup_and_external_entities_are_not_expanded(tmp_path):
            f'<link>https://x.example/1</link><description>{"&a;" * 5000}</description></item></channel></rss>')
     started = time.monotonic()
     feed = parse_feed(doc.encode(), "blowup.xml")
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0
     entry = feed.entries[0]
     assert "TOPSECRET" not in (entry.title or "")
     assert len(entry.content or "") < 100_000  # 5000 x 50 kB would be 250 MB

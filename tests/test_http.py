@@ -88,7 +88,7 @@ def test_hanging_server_times_out(server, settings):
     error = _error(fetcher, server.url("/hang"))
     assert error.reason == "timeout"
     assert server.count("/hang") == 2  # timeouts are retried
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 5.0  # a hang without the timeout would never end
 
 
 def test_slow_drip_stops_at_the_deadline(server, settings):
