@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import sys
-import time
 from typing import Any, Sequence
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

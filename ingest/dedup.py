@@ -90,7 +90,8 @@ class StoryIndex:
                  article.story_similarity) = stored
                 continue
             given = features[i] if features is not None else None
-            fresh.append(_item_from_json(article, given) if given else self._featurise(article))
+            fresh.append(_item_from_json(article, given) if given
+                         else featurise(article, self.settings.target_language))
         if not fresh:
             self._finish_duplicates(articles, seen)
             return
@@ -124,9 +125,6 @@ class StoryIndex:
         self.close()
 
     # -- steps -----------------------------------------------------------------------------------
-    def _featurise(self, article: Article) -> _Item:
-        return featurise(article, self.settings.target_language)
-
     def _place(self, item: _Item) -> None:
         s = self.settings
         a = item.article

@@ -406,9 +406,9 @@ def _second_look(plans, first, context, backend, hint, max_chars: int) -> dict[s
     Ukrainian paragraph.)  lingua only chooses between the first look's language and those that
     langdetect was measured to mistake for it (``language_tables.CONFUSABLE``: Irish, Latin,
     Sesotho, Setswana, Yoruba for English; nothing for German, which needs no check); a first
-    look outside that table is checked against every language.  Then each segment whose first look did not
-    name the document's language with ``ACCEPT_CONFIDENCE`` (short headings, foreign segments,
-    names) is looked at again by lingua, against every language.  Segments that agree stay as
+    look outside that table is checked against every language.  Then each segment whose first
+    look did not name the document's language with ``ACCEPT_CONFIDENCE`` (short headings, foreign
+    segments, names) is looked at again by lingua, against every language.  Segments that agree stay as
     they are."""
     top = max(context, key=context.get) if context else None
     weights: dict[str, int] = {}

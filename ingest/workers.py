@@ -69,10 +69,15 @@ def _context(settings: Settings):
     return ctx
 
 
+def _key(settings: Settings) -> tuple:
+    """What a pool is made for: its number of workers and its fork server's preload."""
+    return settings.workers, tuple(_preload_modules(settings))
+
+
 def pool(settings: Settings) -> ProcessPoolExecutor:
     """The process-wide pool for ``settings.workers`` workers (created on first use)."""
     global _pool, _pool_key
-    key = (settings.workers, tuple(_preload_modules(settings)))
+    key = _key(settings)
     with _lock:
         if _pool is not None and _pool_key != key:
             _pool.shutdown(wait=True, cancel_futures=True)
@@ -90,7 +95,7 @@ def start(settings: Settings) -> threading.Thread | None:
     start-up) overlaps with it.  Returns the thread (None when these settings use no pool)."""
     if not uses_pool(settings):
         return None
-    if _pool is not None and _pool_key == (settings.workers, tuple(_preload_modules(settings))):
+    if _pool is not None and _pool_key == _key(settings):
         return None  # started already (the CLI starts it before the flow asks again)
 
     def warm() -> None:
