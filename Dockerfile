@@ -23,12 +23,13 @@ WORKDIR /app
 # CPU torch first, from the CPU index only (--index-url, not --extra-index-url, so pip cannot
 # pick PyPI's CUDA build), or argostranslate -> stanza pulls a multi-GB CUDA build
 RUN pip install "torch==${TORCH_VERSION}" --index-url "${TORCH_INDEX_URL}"
-COPY pyproject.toml README.md prefect.yaml ./
+COPY pyproject.toml constraints.txt README.md prefect.yaml ./
 COPY ingest ingest
 COPY flows flows
 COPY schemas schemas
 COPY examples examples
-RUN pip install . && mkdir -p "$ARGOS_PACKAGES_DIR"
+# the tested set of dependencies (constraints.txt, the same as scripts/bootstrap.sh installs)
+RUN pip install -c constraints.txt . && mkdir -p "$ARGOS_PACKAGES_DIR"
 RUN for pair in $ARGOS_MODELS; do \
       news-ingest models install "${pair%%:*}" "${pair##*:}" || exit 1; \
     done

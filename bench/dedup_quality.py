@@ -2,7 +2,7 @@
 
 The evaluation set is built at run time from ../shared (nothing from it is stored in the repo):
 
-* real articles: the 990 trafilatura_eval pages extracted with ``ingest.extract`` (German,
+* real articles: the 990 trafilatura_eval pages extracted with ``ingest.extract.extractor`` (German,
   English, Spanish, French, Polish, Portuguese, ...), the newspaper4k test texts, the five seeds;
   every pair of them counts as a negative unless labelled below;
 * natural near copies: each newspaper4k page extracted by trafilatura (HTML) versus newspaper's
@@ -41,11 +41,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.dedup import StoryIndex, content_hash  # noqa: E402
-from ingest.extract import decode_html, extract  # noqa: E402
-from ingest.loaders import WorkItem, load  # noqa: E402
+from ingest.extract.extractor import extract
 from ingest.records import Article, stable_id  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
+from ingest.sources.encoding import decode_html  # noqa: E402
+from ingest.sources.loaders import WorkItem, load  # noqa: E402
+from ingest.stories.index import StoryIndex, content_hash  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 TEV = SHARED / "datasets" / "trafilatura_eval"
@@ -231,7 +232,7 @@ KINDS = ("boilerplate", "reorder", "edits", "truncation", "mixed")
 
 
 def to_article(d: dict, language: str | None = None) -> Article:
-    from ingest.loaders import parse_datetime
+    from ingest.records import parse_datetime
 
     a = Article(source_uri=d["uri"], url=d["uri"], title=d["title"], text=d["text"],
                 language=language or d["language"], published_at=parse_datetime(d["published_at"]))
@@ -259,7 +260,7 @@ def story_score_matrix(index: StoryIndex, articles: list[Article]):
     import numpy as np
     from scipy import sparse
 
-    from ingest.dedup_sig import QUOTE_BONUS
+    from ingest.stories.signatures import QUOTE_BONUS
 
     rows = {r.article_id: r for r in index.store.docs(list(range(1, len(articles) + 1)))}
     vecs = [rows[a.article_id].vec for a in articles]

@@ -31,9 +31,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.dedup import StoryIndex  # noqa: E402
 from ingest.records import Article, stable_id  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
+from ingest.stories.index import StoryIndex  # noqa: E402
 
 BOILER = ["Subscribe to our newsletter for the top stories of the day.", "Advertisement",
           "Share this article with your friends.", "All rights reserved. Do not redistribute."]

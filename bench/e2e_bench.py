@@ -79,7 +79,7 @@ def bare_loop(files: list[Path]) -> tuple[float, int]:
 
 
 def pipeline_run(corpus: Path, out: Path, workers: int | None, extra: list[str] = ()) -> dict:
-    cmd = [sys.executable, "-m", "ingest", "run", str(corpus), "--out", str(out), "--offline", "--no-translate",
+    cmd = [sys.executable, "-m", "flows", "run", str(corpus), "--out", str(out), "--offline", "--no-translate",
            "--json", "-q", *extra]
     if workers:
         cmd += ["--workers", str(workers)]
@@ -95,15 +95,16 @@ def pipeline_run(corpus: Path, out: Path, workers: int | None, extra: list[str] 
 
 
 def stages(files: list[Path], packages_dir: str | None) -> list[tuple[str, float, str]]:
-    from ingest import extract as extract_mod
-    from ingest import language as language_mod
-    from ingest.dedup import StoryIndex
-    from ingest.loaders import WorkItem, classify_path, load
+    from datetime import datetime, timezone
+
+    from ingest.extract import extractor as extract_mod
+    from ingest.language import detect as language_mod
+    from ingest.output.storage import Storage
+    from ingest.output.writer import articles_to_table
     from ingest.records import Article
     from ingest.settings import Settings
-    from ingest.storage import Storage
-    from ingest.writer import articles_to_table
-    from datetime import datetime, timezone
+    from ingest.sources.loaders import WorkItem, classify_path, load
+    from ingest.stories.index import StoryIndex
 
     settings = Settings(out=tempfile.mkdtemp(prefix="bench-stage-"), workers=1, translate=False)
     rows = []
@@ -130,7 +131,7 @@ def stages(files: list[Path], packages_dir: str | None) -> list[tuple[str, float
     rows.append(("  segments", sum(len(a.segments) for a in articles) / dt, "segments/s"))
 
     if packages_dir:
-        from ingest.translate import Translator
+        from ingest.translate.translator import Translator
 
         tr_settings = settings.replace(translate=True, argos_packages_dir=packages_dir, compute_type="float32")
         translator = Translator(tr_settings)
@@ -171,8 +172,8 @@ def main() -> None:
         stage_rows = []
         if not args.skip_stages:
             print(f"\nper-stage throughput, single process, {min(args.stage_docs, len(files))} documents:")
-            from ingest.extract import warm_up_date_parser
-            from ingest.language_backends import get_backend
+            from ingest.extract.extractor import warm_up_date_parser
+            from ingest.language.backends import get_backend
 
             get_backend("lingua", preload=True)  # all models loaded, as in the pipeline's workers
             warm_up_date_parser()  # all locales' date patterns compiled, as in the workers

@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.extract import extract  # noqa: E402
-from ingest.http import Fetcher  # noqa: E402
+from ingest.extract.extractor import extract  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
-from ingest.web import page_article  # noqa: E402
+from ingest.sources.http import Fetcher  # noqa: E402
+from ingest.sources.web import page_article  # noqa: E402
 from tests.httpserver import LocalServer, Reply  # noqa: E402
 
 WORDS = ("harbour pier market ferry council repairs morning traders island summer timetable weather boats "

@@ -1,6 +1,6 @@
 """Benchmark of language identification (issue 5).
 
-Prints, for each backend with this project's script/context logic (``ingest.language``) and for
+Prints, for each backend with this project's script/context logic (``ingest.language.detect``) and for
 bare langdetect (``detect_langs(text)[0]``, seed 0) on the same items:
 
 1. accuracy on ../shared/datasets/lingua_words (single words and word pairs, per language and
@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.language_samples import NAMES, NOISE, SENTENCES  # noqa: E402
-from ingest import language, scripts  # noqa: E402
+from ingest.language import detect as language  # noqa: E402
+from ingest.language import scripts  # noqa: E402
 from ingest.records import Article, Segment  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
 
@@ -316,8 +317,8 @@ def seed_speed(backends: list[str]) -> None:
         return
     import copy
 
-    from ingest.extract import extract
-    from ingest.loaders import WorkItem, load
+    from ingest.extract.extractor import extract
+    from ingest.sources.loaders import WorkItem, load
 
     settings = settings_for("langdetect")
     articles = []
@@ -347,7 +348,8 @@ def real_pages(backends: list[str], n_pages: int) -> None:
     import json
     import re
 
-    from ingest.extract import ExtractionError, decode_html, extract
+    from ingest.extract.extractor import ExtractionError, extract
+    from ingest.sources.encoding import decode_html
 
     root = ROOT.parent / "shared" / "datasets" / "trafilatura_eval"
     if not root.is_dir():

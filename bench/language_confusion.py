@@ -1,8 +1,8 @@
-"""Which languages does langdetect's first look mistake for which (``ingest.language_tables``).
+"""Which languages does langdetect's first look mistake for which (``ingest.language.tables``).
 
 Builds pseudo-documents (25 random word pairs of one language, ~300 characters) from the *dev*
 half of ../shared/datasets/lingua_words for each of lingua's 75 languages, labels them with the
-langdetect backend (script rules and posterior as in ``ingest.language``) and prints, for every
+langdetect backend (script rules and posterior as in ``ingest.language.detect``) and prints, for every
 label langdetect gives, the other languages it gave that label to.  That table, pasted into
 ``ingest/language_tables.py`` as ``CONFUSABLE``, decides lingua's document check: a document
 langdetect labels ``de`` is checked by lingua only against the languages langdetect mistakes
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.language_bench import load_words  # noqa: E402
-from ingest import language  # noqa: E402
-from ingest.language_backends import get_backend  # noqa: E402
-from ingest.language_tables import CONFUSABLE  # noqa: E402
+from ingest.language import detect as language  # noqa: E402
+from ingest.language.backends import get_backend  # noqa: E402
+from ingest.language.tables import CONFUSABLE  # noqa: E402
 
 
 def confusion(split: str, docs: int, pairs: int, seed: int) -> dict[str, Counter]:

@@ -2,7 +2,7 @@
 
 Generates N articles (default 100,000) on the fly into a temporary directory as .jsonl.gz shards
 (or many small files), in 12 languages and 5 scripts from sentence templates written for this
-benchmark, runs ``ingest.pipeline.run_pipeline`` over them (the default worker pool, ``ingest.workers``) and
+benchmark, runs ``ingest.runtime.pipeline.run_pipeline`` over them (the default worker pool, ``ingest.runtime.workers``) and
 prints throughput and the peak memory of the whole process tree, sampled along the run to show it
 stays flat: as PSS (what the run occupies: lingua's ~1.3 GB of models live once, in the pool's
 fork server, shared by its workers) and as summed RSS (which counts those shared pages once per
@@ -38,8 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest import language as language_mod  # noqa: E402
-from ingest.pipeline import process_batch, run_pipeline  # noqa: E402
+from ingest.language import detect as language_mod  # noqa: E402
+from ingest.runtime.pipeline import process_batch, run_pipeline  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
 
 # {place}, {who}, {n} are filled per article; every sentence written for this benchmark

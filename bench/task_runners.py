@@ -32,7 +32,12 @@ def main() -> None:
     import logging
 
     from flows.ingest_flow import run_ingest
+    from ingest.runtime.pipeline import RunPlan
     from ingest.settings import Settings
+    from ingest.sources.loaders import plan
+
+    def _plan(sources, settings):  # the runner as asked (plan_run would pick threads for one batch)
+        return RunPlan(list(plan(sources, settings)), settings)
 
     logging.getLogger("ingest").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-runners-") as tmp:
@@ -42,14 +47,14 @@ def main() -> None:
         base = Settings(out=str(Path(tmp) / "warm"), workers=args.workers, batch_size=args.batch_size,
                         task_runner="threads", progress=False)
         t0 = time.perf_counter()
-        run_ingest([str(ROOT / "examples")], base)
+        run_ingest(_plan([str(ROOT / "examples")], base), [str(ROOT / "examples")])
         print(f"warm-up (API start, models in this process): {time.perf_counter() - t0:.1f} s")
 
         results = {}
         for runner in args.runners.split(","):
             settings = base.replace(out=str(Path(tmp) / f"out-{runner}"), task_runner=runner)
             t0 = time.perf_counter()
-            summary = run_ingest([str(corpus)], settings)
+            summary = run_ingest(_plan([str(corpus)], settings), [str(corpus)])
             wall = time.perf_counter() - t0
             results[runner] = wall
             print(f"{runner:8s} wall {wall:6.1f} s   pipeline {summary['seconds']:6.1f} s   "

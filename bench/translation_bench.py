@@ -1,10 +1,10 @@
-"""Benchmark: batched CTranslate2 translation (ingest.translate) vs argostranslate per segment.
+"""Benchmark: batched CTranslate2 translation (ingest.translate.translator) vs argostranslate per segment.
 
 Both paths run the same argos packages on the same segments, on CPU, same compute type, beam 4:
 
 - reference: ``argostranslate.translate.translate(text, src, "en")`` called once per segment,
   with argos' sentence splitter (MiniSBD/Stanza, which downloads a model at first use) swapped
-  for the local ``ingest.sentences.split_sentences`` so it runs offline;
+  for the local ``ingest.translate.sentences.split_sentences`` so it runs offline;
 - batched: one ``Translator(settings).translate(articles)`` call over all articles, translation
   cache off (every sentence goes through the engine), then the same call again with the cache on
   to show what a rerun costs.
@@ -29,11 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest import argos_models, translation_cache
 from ingest.records import Article, Segment
-from ingest.sentences import split_sentences
 from ingest.settings import Settings
-from ingest.translate import Translator
+from ingest.text import split_sentences
+from ingest.translate import cache as translation_cache
+from ingest.translate import models as argos_models
+from ingest.translate.translator import Translator
 
 TOYS = ROOT.parent / "shared" / "argos_toy_models"
 

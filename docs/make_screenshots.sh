@@ -26,7 +26,7 @@ printf '{"text": "Der Stadtrat beschloss am Montag einen neuen Radweg entlang de
   >"$work/bad/broken.jsonl"
 "$PY" -c 'import gzip,sys; d=gzip.compress(b"<html><body><p>"+b"Plain news text. "*30+b"</p></body></html>"); open(sys.argv[1],"wb").write(d[:len(d)//2])' \
   "$work/bad/truncated.html.gz"
-"$PY" -m ingest run examples "$work/bad" --out "$work/out/news" --batch-size 4 -q
+"$PY" -m flows run examples "$work/bad" --out "$work/out/news" --batch-size 4 -q
 
 read -r run_id counts_id summary_id < <("$PY" - <<'PY'
 from prefect.client.orchestration import get_client

@@ -18,7 +18,7 @@ from typing import Any
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from ingest.summary import Summary
+from ingest.output.summary import Summary
 
 COUNTS_KEY = "news-ingest-counts"
 SUMMARY_KEY = "news-ingest-summary"

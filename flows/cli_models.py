@@ -18,8 +18,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ingest import argos_models
-from ingest.argos_models import ModelsError
+from flows.cli_options import CliError, resolve_packages_dir  # noqa: F401 (part of this module's API)
+from ingest.translate import models as argos_models
+from ingest.translate.models import ModelsError
 
 PROG = "news-ingest models"
 
@@ -46,28 +47,6 @@ examples:
   news-ingest models install translate-hi_en               # online: by argos package name
   news-ingest models install hi en --packages-dir ./models # into a chosen directory
 """
-
-
-class CliError(Exception):
-    """A models command failed; the message is one line for the user."""
-
-
-def resolve_packages_dir(flag: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """``--packages-dir``, else ``ARGOS_PACKAGES_DIR``, else argos' settings.json, else argos' default."""
-    env = os.environ if environ is None else environ
-    if flag:
-        return Path(flag).expanduser()
-    if env.get("ARGOS_PACKAGES_DIR"):
-        return Path(env["ARGOS_PACKAGES_DIR"]).expanduser()
-    config_home = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    try:
-        configured = json.loads((config_home / "argos-translate" / "settings.json").read_text(encoding="utf-8"))
-        value = configured.get("ARGOS_PACKAGES_DIR") if isinstance(configured, dict) else None
-        if isinstance(value, str) and value:
-            return Path(value).expanduser()
-    except (OSError, ValueError):
-        pass
-    return argos_models.default_packages_dir(env.get("XDG_DATA_HOME") or None)
 
 
 def resolve_index_url(flag: str | None = None, environ: Mapping[str, str] | None = None) -> str:

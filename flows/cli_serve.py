@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flows.cli import CliError, EXIT_OK, _Formatter, _positive_int, add_run_arguments, settings_from_args
+from flows.cli_options import (
+    EXIT_OK,
+    CliError,
+    Formatter,
+    add_run_arguments,
+    positive_int,
+    settings_from_args,
+)
 
 SERVE_EPILOG = """examples:
   prefect server start &                                   # the UI: http://127.0.0.1:4200
@@ -29,11 +36,11 @@ def register(subparsers: Any) -> None:
         "serve", help="serve the ingest flow as a scheduled Prefect deployment (needs a Prefect server)",
         description="Register a scheduled deployment of the news-ingest flow with the Prefect server at "
                     "PREFECT_API_URL and execute its runs until stopped.",
-        epilog=SERVE_EPILOG, formatter_class=_Formatter)
+        epilog=SERVE_EPILOG, formatter_class=Formatter)
     add_run_arguments(serve, output_options=False)
     when = serve.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", metavar="EXPR", help='cron schedule, e.g. "*/15 * * * *"')
-    when.add_argument("--interval", type=_positive_int, metavar="SECONDS", help="run every SECONDS seconds")
+    when.add_argument("--interval", type=positive_int, metavar="SECONDS", help="run every SECONDS seconds")
     serve.add_argument("--timezone", default="UTC", metavar="TZ", help="time zone of the cron schedule")
     serve.add_argument("--name", default="scheduled", metavar="NAME",
                        help="deployment name (shown as news-ingest/NAME in the UI)")
@@ -43,9 +50,9 @@ def register(subparsers: Any) -> None:
 def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
     """The flow parameters of the deployment: checked now, with local paths made absolute."""
     from flows.ingest_flow import flow_settings
-    from ingest.loaders import SourceError, plan
+    from ingest.output.storage import Storage, StorageError, is_local
     from ingest.settings import SettingsError
-    from ingest.storage import Storage, StorageError, is_local
+    from ingest.sources.loaders import SourceError, plan
 
     if not args.sources and not args.sources_file:
         raise CliError("nothing to ingest: give at least one SOURCE or --sources FILE")

@@ -1,4 +1,4 @@
-"""The ingest flow: thin Prefect wiring around ``ingest.pipeline``.
+"""The ingest flow: thin Prefect wiring around ``ingest.runtime.pipeline``.
 
 Tasks are one-line wrappers around library functions and work on batches, never on single
 articles (a task run costs ~11 ms of orchestration here).
@@ -7,7 +7,7 @@ articles (a task run costs ~11 ms of orchestration here).
   its rows as Parquet under ``<out>/_staging/``.  Where it runs follows ``Settings.task_runner``,
   chosen *inside* the flow so the setting works the same from the CLI, ``news-ingest serve`` and
   ``prefect deploy``: ``local`` (default) runs the task in a thread that hands the batch to the
-  library's worker processes (``ingest.workers``: forked from a server holding the models, no
+  library's worker processes (``ingest.runtime.workers``: forked from a server holding the models, no
   Prefect import: ~5 s to start instead of Prefect's process pool's
   15-24 s); ``threads`` runs it in the thread; ``dask`` on a Dask cluster.
 - ``commit-batch`` runs in the flow's process, in batch order: stories, idempotency, final write.
@@ -23,7 +23,6 @@ between tasks.  The ``Pipeline`` object handed to ``commit-batch`` stays in the 
 """
 from __future__ import annotations
 
-import itertools
 import logging
 from typing import Any, Callable
 
@@ -31,14 +30,15 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish_run_artifacts
-from ingest import pipeline, workers
+from ingest.output.summary import Summary
+from ingest.runtime import pipeline, workers
 from ingest.settings import Settings
-from ingest.summary import Summary
 
 LIBRARY_LOGGER = "ingest"
 COMMIT_RETRIES = 2  # Pipeline.commit is retry-safe: bookkeeping only after the write succeeded
 
-_progress_hook: Callable[[Summary], None] | None = None
+_progress_hook: Callable[[Summary], None] | None = None  # the CLI's progress display (in-process runs)
+_prepared: pipeline.RunPlan | None = None  # the CLI's plan of this run (in-process runs): planned once
 
 
 def retry_on_io_error(task: Any, task_run: Any, state: Any) -> bool:
@@ -82,9 +82,10 @@ def ingest_flow(sources: list[str], out: str, settings: dict[str, Any] | None = 
     ``settings`` holds any ``ingest.settings.Settings`` fields (``task_runner``, ``workers``,
     ``batch_size``, ``target_language``, ...); unknown names fail the run at once."""
     route_library_logs()
-    resolved = Settings.from_mapping({**(settings or {}), "out": out})
-    if resolved.task_runner == "local" and _fits_one_batch(sources, resolved):
-        resolved = resolved.replace(task_runner="threads")  # worker processes would cost more than they save
+    global _prepared
+    prepared, _prepared = _prepared, None
+    run_plan = prepared or pipeline.plan_run(sources, Settings.from_mapping({**(settings or {}), "out": out}))
+    resolved = run_plan.settings
     if workers.uses_pool(resolved):
         workers.start(resolved)  # no-op when the CLI (or a previous scheduled run) started it
     with task_runner_for(resolved) as runner:
@@ -92,7 +93,7 @@ def ingest_flow(sources: list[str], out: str, settings: dict[str, Any] | None = 
             return runner.submit(process_batch, {"batch": batch, "settings": s, "run_id": run_id})
 
         summary = pipeline.run_pipeline(
-            sources, resolved, submit=submit,
+            run_plan, resolved, submit=submit,
             commit=lambda run, result: commit_batch(run, result),
             progress=_progress_hook,
         )
@@ -100,16 +101,9 @@ def ingest_flow(sources: list[str], out: str, settings: dict[str, Any] | None = 
     return summary.to_dict()
 
 
-def _fits_one_batch(sources: list[str], settings: Settings) -> bool:
-    """Whether the sources plan to at most one batch (plans at most ``batch_size + 1`` items)."""
-    from ingest.loaders import plan
-
-    return sum(1 for _ in itertools.islice(plan(sources, settings), settings.batch_size + 1)) <= settings.batch_size
-
-
 def task_runner_for(settings: Settings):
     """A fresh Prefect task runner for ``Settings.task_runner`` (use it as a context manager):
-    threads for ``local`` (their tasks hand the work to ``ingest.workers``) and ``threads``."""
+    threads for ``local`` (their tasks hand the work to ``ingest.runtime.workers``) and ``threads``."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
     if settings.task_runner == "dask":
@@ -122,15 +116,18 @@ def task_runner_for(settings: Settings):
     return ThreadPoolTaskRunner(max_workers=max(1, settings.workers))
 
 
-def run_ingest(sources: list[str], settings: Settings,
+def run_ingest(run_plan: pipeline.RunPlan, sources: list[str],
                progress: Callable[[Summary], None] | None = None) -> dict[str, Any]:
-    """Run the flow in-process (no server needed; with ``PREFECT_API_URL`` set it reports there)."""
-    global _progress_hook
-    _progress_hook = progress
+    """Run the flow in-process (no server needed; with ``PREFECT_API_URL`` set it reports there) on
+    a run the caller has planned already (``pipeline.plan_run``): the flow takes that plan instead of
+    walking the sources again."""
+    global _progress_hook, _prepared
+    _progress_hook, _prepared = progress, run_plan
     try:
-        return ingest_flow(sources=list(sources), out=settings.out, settings=flow_settings(settings))
+        return ingest_flow(sources=list(sources), out=run_plan.settings.out,
+                           settings=flow_settings(run_plan.settings))
     finally:
-        _progress_hook = None
+        _progress_hook = _prepared = None
 
 
 def flow_settings(settings: Settings) -> dict[str, Any]:

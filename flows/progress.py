@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Callable, Iterator
 
-from ingest.summary import Summary
+from ingest.output.summary import Summary
 
 logger = logging.getLogger("news_ingest.progress")
 LOG_EVERY_S = 10.0

@@ -25,7 +25,6 @@ names that are not UTF-8) which Arrow refuses to write: one such record must not
 """
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import heapq
 import itertools
@@ -35,6 +34,8 @@ import threading
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
+
+from ingest.compat import ASYNC_RAISE_SUPPORTED, async_raise
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class _Watchdog:
             ident = self._active.pop(token, None)
             if fired and ident is not None:
                 # fired but maybe not delivered yet: clear it so it cannot escape the guarded block
-                _set_async_exc(ident, None)
+                async_raise(ident, None)
             return fired
 
     def _loop(self) -> None:
@@ -99,11 +100,7 @@ class _Watchdog:
                     continue
                 heapq.heappop(self._heap)
                 self._fired.add(token)
-                _set_async_exc(self._active[token], DocumentTimeout)
-
-
-def _set_async_exc(ident: int, exc: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc) if exc else None)
+                async_raise(self._active[token], DocumentTimeout)
 
 
 _WATCHDOG = _Watchdog()
@@ -117,7 +114,7 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-_SUPPORTED = hasattr(ctypes, "pythonapi") and hasattr(ctypes.pythonapi, "PyThreadState_SetAsyncExc")
+_SUPPORTED = ASYNC_RAISE_SUPPORTED
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 TRANSLATION_STATUSES = ("not_needed", "translated", "partial", "no_model", "failed", "disabled")
@@ -107,3 +107,35 @@ class StateUpdate:
     kind: str  # e.g. "feed" (key: feed URL, value: etag/last_modified) or "url" (key: canonical URL)
     key: str
     value: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """Parse an ISO-8601-ish date into an aware UTC datetime (None if absent or unparseable)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                from email.utils import parsedate_to_datetime
+
+                dt = parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                return None
+    else:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None

@@ -21,7 +21,7 @@ fi
 PY="$VENV/bin/python"
 
 stamp="$VENV/.news-ingest-installed"
-want="$(cat pyproject.toml | sha256sum | cut -c1-16)"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -34,5 +34,11 @@ if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('$T
     || "$PY" -m pip install -q "torch==$TORCH_VERSION+cpu" --extra-index-url "$TORCH_INDEX_URL"
 fi
 echo "bootstrap: installing news-ingest and its dependencies"
-"$PY" -m pip install -q -e ".[dev]" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+# the tested set (constraints.txt: every package pinned) on Python 3.11, where it was made;
+# elsewhere pip resolves within pyproject's ranges
+constraints=()
+if "$PY" -c "import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)"; then
+  constraints=(-c constraints.txt)
+fi
+"$PY" -m pip install -q "${constraints[@]}" -e ".[dev]" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 echo "$want" > "$stamp"

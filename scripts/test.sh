@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up (first time) and run the test suite. Extra arguments go to pytest.
+# Set up (first time), check the architecture contract, then run the test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache  # quiet unless broken
 exec .venv/bin/python -m pytest "$@"

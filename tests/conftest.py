@@ -33,10 +33,10 @@ def seeds_dir(shared_dir: Path) -> Path:
 
 
 def run_cli(*args: str, timeout: float = 300, env: dict | None = None):
-    """Run ``python -m ingest ARGS`` in a subprocess; returns the CompletedProcess."""
+    """Run ``python -m flows ARGS`` in a subprocess; returns the CompletedProcess."""
     import subprocess
     import sys
 
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "ingest", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "flows", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=full_env)

@@ -19,7 +19,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from ingest.pipeline import run_pipeline
+from ingest.runtime.pipeline import run_pipeline
 from ingest.settings import Settings
 from tests.conftest import ROOT, run_cli
 from tests.hostile import CLI_ENV, write_articles
@@ -65,7 +65,7 @@ def test_sigkill_of_the_cli_mid_run_then_rerun(tmp_path):
     (src / "empty.txt").write_text("")
     out = tmp_path / "out"
     args = ["run", str(src), "--out", str(out), "--workers", "1", "--batch-size", "5", "--no-translate"]
-    proc = subprocess.Popen([sys.executable, "-m", "ingest", *args, "-q"], cwd=ROOT, env={**os.environ, **CLI_ENV},
+    proc = subprocess.Popen([sys.executable, "-m", "flows", *args, "-q"], cwd=ROOT, env={**os.environ, **CLI_ENV},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
@@ -103,7 +103,8 @@ def test_sigkill_of_the_cli_mid_run_then_rerun(tmp_path):
 
 CRASH_SCRIPT = r"""
 import os, posixpath, sys, uuid
-from ingest import pipeline, storage
+from ingest.runtime import pipeline
+from ingest.output import storage
 from ingest.settings import Settings
 
 point, k, src, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]

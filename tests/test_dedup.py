@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.dedup import StoryIndex, content_hash
-from ingest.dedup_store import DB_NAME
-from ingest.dedup_text import name_tokens, number_tokens, shingle_hashes
 from ingest.records import Article, stable_id
 from ingest.settings import Settings, SettingsError
+from ingest.stories.index import StoryIndex, content_hash
+from ingest.stories.store import DB_NAME
+from ingest.stories.text import name_tokens, number_tokens, shingle_hashes
 
 # --- fixtures written for these tests (fictional news) -----------------------------------------
 
@@ -323,7 +323,7 @@ def test_rollback_forgets_uncommitted_assignments(tmp_path, settings):
 
 
 def test_index_built_with_other_parameters_is_refused(tmp_path, settings):
-    from ingest.dedup_store import IndexMismatch
+    from ingest.stories.store import IndexMismatch
 
     StoryIndex(str(tmp_path), settings).close()
     with sqlite3.connect(tmp_path / DB_NAME) as conn:
@@ -351,8 +351,8 @@ def test_dedup_settings_are_validated():
 
 
 def _seed_articles(seeds_dir: Path, settings: Settings) -> dict[str, Article]:
-    from ingest.extract import extract
-    from ingest.loaders import WorkItem, load
+    from ingest.extract.extractor import extract
+    from ingest.sources.loaders import WorkItem, load
 
     out = {}
     for path in sorted(seeds_dir.glob("*.txt")):
@@ -398,7 +398,7 @@ def test_features_computed_elsewhere_give_the_same_assignment(tmp_path):
     exactly what it assigns when it computes the features itself."""
     import copy
 
-    from ingest.dedup import StoryIndex, features_json
+    from ingest.stories.index import StoryIndex, features_json
 
     settings = Settings()
     base = "Amazon and OpenAI signed a cloud deal worth 38 billion dollars over seven years on Monday. "

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.extract import extract
-from ingest.feeds import NotAFeed, entry_article, parse_feed, sniff_feed
-from ingest.loaders import WorkItem, load, plan
+from ingest.extract.extractor import extract
 from ingest.records import Article, Reject, StateUpdate
 from ingest.settings import Settings
+from ingest.sources.feeds import NotAFeed, entry_article, parse_feed, sniff_feed
+from ingest.sources.loaders import WorkItem, load, plan
 
 OFFLINE = Settings(offline=True)
 

@@ -2,17 +2,17 @@
 offline runs, and incremental runs (state applied between runs as the pipeline does)."""
 from __future__ import annotations
 
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
 import pytest
 
-from ingest.extract import extract
-from ingest.fetch_state import FetchState, close_states
-from ingest.http import close_fetchers
-from ingest.loaders import WorkItem, load, plan
+from ingest.extract.extractor import extract
 from ingest.records import Article, Reject, StateUpdate
 from ingest.settings import Settings
+from ingest.sources.fetch_state import FetchState, close_states
+from ingest.sources.http import close_fetchers
+from ingest.sources.loaders import WorkItem, load, plan
 from tests.httpserver import LocalServer, Reply
 
 STORIES = {
@@ -237,7 +237,7 @@ def test_feed_served_as_html_is_recognised_by_content(server, settings):
 
 
 def _batch(settings: Settings, number: int, url: str, run_id: str):
-    from ingest import pipeline
+    from ingest.runtime import pipeline
 
     return pipeline.process_batch(pipeline.Batch(number, [WorkItem("url", url)]), settings, run_id)
 

@@ -153,7 +153,7 @@ def test_fast_extraction_is_trafilaturas_fast_mode_and_still_extracts(monkeypatc
     import trafilatura
 
     from flows.cli import build_parser, settings_from_args
-    from ingest.extract import extract
+    from ingest.extract.extractor import extract
     from ingest.records import Article
     from ingest.settings import Settings
 

@@ -17,16 +17,25 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from ingest import extract as extract_mod
-from ingest import language as language_mod
+from ingest.extract import extractor as extract_mod
 from ingest.guard import DocumentTimeout, clean_text, time_limit
-from ingest.loaders import HANDLERS, WorkItem, load
-from ingest.pipeline import run_pipeline
+from ingest.language import detect as language_mod
+from ingest.output.storage import Storage, StorageError
 from ingest.records import Article, Reject
+from ingest.runtime.pipeline import run_pipeline
 from ingest.settings import Settings
-from ingest.storage import Storage, StorageError
+from ingest.sources.loaders import HANDLERS, WorkItem, load
 from tests.conftest import ROOT, run_cli
-from tests.hostile import CLI_ENV, PARAGRAPH, billion_laughs, flat_html, gzip_bomb, html_page, make_corpus, nested_html
+from tests.hostile import (
+    CLI_ENV,
+    PARAGRAPH,
+    billion_laughs,
+    flat_html,
+    gzip_bomb,
+    html_page,
+    make_corpus,
+    nested_html,
+)
 
 
 def _rows(out: Path, kind: str, columns: list[str]) -> list[dict]:
@@ -304,7 +313,7 @@ def test_entity_expansion_is_never_performed_in_html():
 
 def test_entity_expansion_feed_is_refused_or_unexpanded(tmp_path):
     if "feed" not in HANDLERS:
-        pytest.skip("no feed loader on this branch (ingest.web adds it); .xml is covered by the CLI corpus")
+        pytest.skip("no feed loader on this branch (ingest.sources.web adds it); .xml is covered by the CLI corpus")
     path = tmp_path / "laughs.xml"
     path.write_text(billion_laughs("rss"), encoding="utf-8")
     started = time.perf_counter()

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ingest.extract import extract
-from ingest.http import FetchError, Fetcher, address_allowed, parse_content_type
+from ingest.extract.extractor import extract
 from ingest.settings import Settings, SettingsError
-from ingest.web import page_article
+from ingest.sources.http import Fetcher, FetchError, address_allowed, parse_content_type
+from ingest.sources.web import page_article
 from tests.httpserver import LocalServer, Reply, slow_drip
 
 ARTICLE = ("<html><head><title>Harbour news</title></head><body><article><h1>Harbour news</h1>"

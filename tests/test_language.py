@@ -7,12 +7,13 @@ import copy
 
 import pytest
 
-from ingest import language, scripts
-from ingest.extract import extract
-from ingest.loaders import WorkItem, load
+from ingest.extract.extractor import extract
+from ingest.language import detect as language
+from ingest.language import scripts
+from ingest.language.segment import group_spans, sentence_spans
 from ingest.records import Article, Segment
-from ingest.segment import group_spans, sentence_spans
 from ingest.settings import Settings
+from ingest.sources.loaders import WorkItem, load
 
 BACKENDS = ("lingua", "langdetect")
 

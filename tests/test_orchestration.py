@@ -46,8 +46,8 @@ def _stop(proc: subprocess.Popen, group: bool = True, timeout: float = 30) -> in
 
 
 def _batches(sources: list[str]) -> int:
-    from ingest.loaders import plan
     from ingest.settings import Settings
+    from ingest.sources.loaders import plan
 
     return -(-sum(1 for _ in plan(sources, Settings())) // BATCH)
 
@@ -198,11 +198,11 @@ def test_flow_run_on_server_reports_state_artifacts_and_logs(default_run, client
 
     # the library's log records reach the flow run's logs
     logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
-    assert any(log.name == "ingest.pipeline" and "writing to" in log.message for log in logs), \
+    assert any(log.name == "ingest.runtime.pipeline" and "writing to" in log.message for log in logs), \
         [(log.name, log.message) for log in logs]
     assert any(log.name == "prefect.flow_runs" and "Finished in state Completed" in log.message for log in logs)
     # ... including those of the worker processes, under the task run that handed them the batch
-    batch_logs = [log for log in logs if log.name == "ingest.pipeline" and log.message.startswith("batch ")]
+    batch_logs = [log for log in logs if log.name == "ingest.runtime.pipeline" and log.message.startswith("batch ")]
     assert len(batch_logs) == _batches(corpus) and all(log.task_run_id for log in batch_logs)
     assert 1 <= len({re.search(r"process (\d+)", log.message).group(1) for log in batch_logs}) <= 2  # --workers 2
     # ... and Prefect has nothing to warn about (e.g. serialising task inputs); warnings about the
@@ -239,7 +239,7 @@ def test_serve_runs_on_an_interval_without_duplicates(api_env, client, tmp_path)
     out = tmp_path / "served"
     log = open(tmp_path / "serve.log", "wb")
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "ingest", "serve", str(EXAMPLES), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "flows", "serve", str(EXAMPLES), "--out", str(out),
                              "--interval", "5", "--name", "test-serve", "--task-runner", "threads"],
                             cwd=ROOT, env={**os.environ, **api_env}, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -357,9 +357,9 @@ def test_serve_usage_errors_are_one_line(tmp_path):
 
 
 def test_a_retried_commit_writes_every_row(tmp_path, monkeypatch):
-    from ingest import pipeline
+    from ingest.output.storage import Storage
+    from ingest.runtime import pipeline
     from ingest.settings import Settings
-    from ingest.storage import Storage
 
     run = pipeline.Pipeline(Settings(out=str(tmp_path / "out"), workers=1, translate=False, progress=False))
     run.start()

@@ -8,14 +8,15 @@ import tempfile
 from pathlib import Path
 
 import pyarrow as pa
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ingest import extract as extract_mod
-from ingest import idset as idset_mod
+from ingest.extract import extractor as extract_mod
 from ingest.guard import clean_text, scrub
-from ingest.loaders import WorkItem, load
+from ingest.output import idset as idset_mod
 from ingest.records import Article, Reject
 from ingest.settings import Settings
+from ingest.sources.loaders import WorkItem, load
 
 SETTINGS = Settings(workers=1, max_document_bytes=200_000)
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -143,7 +144,7 @@ def test_clean_text_always_writable_and_identity_when_already_valid(value):
 def test_scrubbed_records_are_writable(uri, text, authors):
     from datetime import datetime, timezone
 
-    from ingest.writer import articles_to_table, rejects_to_table
+    from ingest.output.writer import articles_to_table, rejects_to_table
 
     article = scrub(Article(uri, raw_text=text, text=text, title=text or None, authors=authors, url=uri))
     articles_to_table([article], run_id="r", ingested_at=datetime.now(timezone.utc), target_language="en")
@@ -191,14 +192,14 @@ _TEXTS = st.text(alphabet=st.sampled_from(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_TEXTS)
 def test_langdetect_backend_ngrams_equal_langdetects(text):
-    from ingest.language_backends import get_backend
+    from ingest.language.backends import get_backend
 
     backend = get_backend("langdetect")
     assert sorted(backend.ngrams(text)) == sorted(_langdetect_reference_ngrams(backend, text))
 
 
 def test_langdetect_backend_ngrams_equal_langdetects_on_urls_mail_and_capitals():
-    from ingest.language_backends import get_backend
+    from ingest.language.backends import get_backend
 
     backend = get_backend("langdetect")
     for text in ("Visit https://example.org/a?b=1 or write to a.b@example.org today",

@@ -10,12 +10,12 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from ingest import language as language_mod
-from ingest import pipeline as pipeline_mod
-from ingest.pipeline import Batch, process_batch, run_pipeline
-from ingest.loaders import WorkItem
+from ingest.language import detect as language_mod
+from ingest.output.storage import Storage
+from ingest.runtime import pipeline as pipeline_mod
+from ingest.runtime.pipeline import Batch, process_batch, run_pipeline
 from ingest.settings import Settings
-from ingest.storage import Storage
+from ingest.sources.loaders import WorkItem
 from tests.conftest import ROOT
 from tests.hostile import PARAGRAPH, make_corpus, write_articles
 
@@ -202,7 +202,7 @@ def test_existing_ids_are_held_compactly(tmp_path):
 
 
 def test_a_record_arrow_cannot_write_is_rejected_not_fatal(tmp_path, monkeypatch):
-    from ingest import extract as extract_mod
+    from ingest.extract import extractor as extract_mod
 
     real = extract_mod.extract
 

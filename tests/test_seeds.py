@@ -1,9 +1,10 @@
 """The five reference documents in ../shared/seeds (skipped when ../shared is absent)."""
 from __future__ import annotations
 
-from ingest.pipeline import run_pipeline
-from ingest.settings import Settings
 import pyarrow.dataset as ds
+
+from ingest.runtime.pipeline import run_pipeline
+from ingest.settings import Settings
 
 
 def test_seeds_load_as_five_english_articles(seeds_dir, tmp_path):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.loaders import WorkItem, plan
 from ingest.settings import Settings
-from ingest.sources import SourcesError, find_source, load_sources
+from ingest.sources.declared import SourcesError, find_source, load_sources
+from ingest.sources.loaders import WorkItem, plan
 
 TOML = """
 [[feeds]]

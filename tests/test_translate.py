@@ -19,14 +19,15 @@ import pytest
 
 from bench.translation_bench import argos_offline, toy_pairs
 from flows import cli_models
-from ingest import argos_models, translation_cache
-from ingest.argos_models import ModelsError
-from ingest.extract import extract
-from ingest.loaders import WorkItem, load
+from ingest.extract.extractor import extract
 from ingest.records import Article, Segment
-from ingest.sentences import split_sentences
 from ingest.settings import Settings
-from ingest.translate import Translator
+from ingest.sources.loaders import WorkItem, load
+from ingest.text import split_sentences
+from ingest.translate import cache as translation_cache
+from ingest.translate import models as argos_models
+from ingest.translate.models import ModelsError
+from ingest.translate.translator import Translator
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -435,7 +436,7 @@ def test_cli_install_by_pair_and_name_from_an_index(tmp_path, index_server, caps
 
 def test_a_failing_batch_is_retried_sentence_by_sentence(packages, pairs, monkeypatch):
     """The engine raising for one sentence fails only the record holding it."""
-    from ingest import translate as translate_module
+    from ingest.translate import translator as translate_module
 
     settings = settings_for(packages, translation_cache=False)
     (s1, t1), (s2, _) = exact(pairs["de"], 2)

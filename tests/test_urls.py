@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.urls import canonicalize, is_http_url
+from ingest.sources.urls import canonicalize, is_http_url
 
 
 @pytest.mark.parametrize("url, canonical", [

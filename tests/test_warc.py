@@ -10,10 +10,10 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from ingest.extract import extract
-from ingest.loaders import WorkItem, load, plan
+from ingest.extract.extractor import extract
 from ingest.records import Article, Reject
 from ingest.settings import Settings
+from ingest.sources.loaders import WorkItem, load, plan
 
 SETTINGS = Settings(offline=True)
 
@@ -58,7 +58,7 @@ def test_html_responses_become_articles(tmp_path, compress, caplog):
     write_warc(path, compress=compress)
     items = list(plan([str(tmp_path)], SETTINGS))
     assert items == [WorkItem("warc", str(path.resolve()))]
-    caplog.set_level("INFO", logger="ingest.warc")
+    caplog.set_level("INFO", logger="ingest.sources.warc")
     records = list(load(items[0], SETTINGS))
     assert all(isinstance(r, Article) for r in records)
     assert [r.source_uri.rsplit("#", 1)[1] for r in records] == ["3", "5", "11", "13"]

@@ -1,4 +1,4 @@
-"""The library's worker pool (``ingest.workers``): same rows as one process, logs come back, a
+"""The library's worker pool (``ingest.runtime.workers``): same rows as one process, logs come back, a
 dead worker becomes a retryable OSError, and workers share the fork server's models."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from ingest import pipeline, workers
+from ingest.runtime import pipeline, workers
 from ingest.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -101,7 +101,7 @@ def test_fork_server_preload_compiles_the_date_parser_for_all_locales():
 
     code = ("from dateparser.languages.dictionary import Dictionary as D\n"
             "before = sum(len(v) for v in D._split_regex_cache.values())\n"
-            "import ingest.preload\n"
+            "import ingest.runtime.preload\n"
             "print(before, sum(len(v) for v in D._split_regex_cache.values()))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True, timeout=120)

@@ -1,6 +1,0 @@
-"""``python -m ingest`` runs the ``news-ingest`` command line."""
-import sys
-
-from flows.cli import main
-
-sys.exit(main())

@@ -1,0 +1,286 @@
+"""Language-identification backends: lingua and langdetect, each loaded once per process.
+
+Both return ``scores(text) -> {ISO 639-1 code: probability}`` (normalised, calibrated on the dev
+half of lingua_words so that a probability of p is right about p of the time on short text).
+Callers must not modify the returned dict: short texts are memoised.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+logger = logging.getLogger(__name__)
+
+ALIASES = {"zh-cn": "zh", "zh-tw": "zh", "no": "nb", "iw": "he", "in": "id", "ji": "yi"}
+
+
+class _Backend:
+    """Common part: ``scores(text)`` memoises short texts (repeated headings, credits and boiler-
+    plate lines across the documents of a run); callers must not modify the returned dict."""
+
+    CACHE_CHARS = 64
+    CACHE_SIZE = 50_000
+    supported: frozenset = frozenset()
+
+    def __init__(self) -> None:
+        self._cache: dict[str, dict[str, float]] = {}
+
+    def scores(self, text: str) -> dict[str, float]:
+        if len(text) > self.CACHE_CHARS:
+            return self._scores(text)
+        hit = self._cache.get(text)
+        if hit is None:
+            hit = self._scores(text)
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.clear()
+            self._cache[text] = hit
+        return hit
+
+    def _scores(self, text: str) -> dict[str, float]:
+        raise NotImplementedError
+
+
+class LinguaBackend(_Backend):
+    """lingua (models shipped inside the wheel), all 75 languages.  Models are loaded lazily, per
+    script, the first time text in that script is seen: about 1.1 GB and 5-10 s for the Latin-script
+    models in high-accuracy mode, ~90 MB and <1 s in low-accuracy mode.  High accuracy (1- to
+    5-gram models) is what makes lingua good on short text; lingua itself uses only trigrams from
+    120 characters on.  Low-accuracy mode is much worse below 120 characters (and over-confident:
+    "Buscan apropiarse ilegalmente de avión ..." comes out Italian), so it is only an option for
+    memory-starved runs (``Settings.language_low_accuracy``)."""
+
+    name = "lingua"
+    SHARPEN = 1.75  # lingua's values are under-confident on short text: p**1.75, renormalised,
+    # minimises the log-loss on the dev half of lingua_words (bench/language_bench.py --split dev)
+
+    def __init__(self, low_accuracy: bool = False, preload: bool = False) -> None:
+        from lingua import Language, LanguageDetectorBuilder
+
+        super().__init__()
+        builder = LanguageDetectorBuilder.from_all_languages()
+        if low_accuracy:
+            builder = builder.with_low_accuracy_mode()
+        if preload:  # all models now (a fork server sharing them with its workers), not per script
+            builder = builder.with_preloaded_language_models()
+        self._detector = builder.build()
+        self._low_accuracy = low_accuracy
+        self._preloaded = preload
+        self._codes = {lang: lang.iso_code_639_1.name.lower() for lang in Language.all()}
+        self._by_code = {code: lang for lang, code in self._codes.items()}
+        self._restricted: dict[frozenset, object] = {}
+        self.supported = frozenset(self._codes.values())
+
+    def load_all(self) -> None:
+        """Load every language's models now (they are process-wide, shared by all of lingua's
+        detectors), so that no document pays for a lazy load inside its time limit."""
+        if self._preloaded:  # loaded already (also: never again in a forked worker, where lingua's
+            return           # parallel loading would wait for threads that were not forked)
+        from lingua import LanguageDetectorBuilder
+
+        builder = LanguageDetectorBuilder.from_all_languages()
+        if self._low_accuracy:
+            builder = builder.with_low_accuracy_mode()
+        builder.with_preloaded_language_models().build()
+        self._preloaded = True
+
+    def scores_among(self, text: str, codes: frozenset) -> dict[str, float]:
+        """Like ``scores`` but choosing only among ``codes`` (two or more supported languages): a
+        fraction of the cost of asking about all of them.  The models are lingua's, shared by all
+        its detectors in the process."""
+        detector = self._restricted.get(codes)
+        if detector is None:
+            from lingua import LanguageDetectorBuilder
+
+            builder = LanguageDetectorBuilder.from_languages(*(self._by_code[c] for c in sorted(codes)))
+            detector = builder.with_low_accuracy_mode().build() if self._low_accuracy else builder.build()
+            self._restricted[codes] = detector
+        return self._compute(detector, text)
+
+    def _scores(self, text: str) -> dict[str, float]:
+        return self._compute(self._detector, text)
+
+    def _compute(self, detector, text: str) -> dict[str, float]:
+        try:
+            values = detector.compute_language_confidence_values(text)
+        except UnicodeEncodeError:  # lone surrogates cannot cross into Rust
+            values = detector.compute_language_confidence_values(
+                text.encode("utf-8", "replace").decode("utf-8"))
+        out: dict[str, float] = {}
+        total = 0.0
+        for value in values:
+            p = value.value
+            if p <= 0.0:
+                break
+            out[self._codes[value.language]] = p
+            total += p
+            if total >= 0.9995:
+                break
+        sharp = {code: p ** self.SHARPEN for code, p in out.items()}
+        norm = sum(sharp.values())
+        return {code: p / norm for code, p in sharp.items()} if norm > 0 else {}
+
+
+class LangdetectBackend(_Backend):
+    """langdetect's n-gram profiles (55 languages), scored exhaustively instead of by random
+    sampling: every 1-3-gram of the text adds log(p(ngram|lang) + alpha), exactly the update
+    langdetect samples from, so the result is deterministic without a seed and ~30x faster.  The
+    sum is divided by ``TEMPERATURE`` because overlapping 1-, 2- and 3-grams are not independent
+    (3.75 minimises the log-loss on the dev half of lingua_words).
+
+    The n-grams are langdetect's own (``Detector.append``, ``cleaning_text``, ``_extract_ngrams``),
+    computed word by word: after langdetect's character normalisation a space resets the n-gram
+    buffer, so a word's n-grams depend only on the word and on whether a space follows it.  Each
+    word's summed log-probabilities are memoised (news repeats its words), which makes scoring a
+    dictionary lookup and a vector addition per word instead of a Python loop per character;
+    ``ngrams(text)`` gives the same n-grams as langdetect (tested against it)."""
+
+    name = "langdetect"
+    TEMPERATURE = 3.75
+    MAX_TEXT_LENGTH = 10_000  # langdetect's Detector.max_text_length
+    WORD_CACHE_SIZE = 50_000  # memoised words (~0.5 KB each)
+
+    def __init__(self) -> None:
+        import numpy as np
+        from langdetect.detector import Detector
+        from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+        from langdetect.utils.ngram import NGram
+
+        super().__init__()
+        DetectorFactory.seed = 0  # deterministic for anyone who calls langdetect's own API
+        self._np = np
+        self._factory = DetectorFactory()  # our own instance of langdetect's public factory
+        self._factory.load_profile(PROFILES_DIRECTORY)
+        self._codes = [ALIASES.get(code, code) for code in self._factory.langlist]
+        prob_map = self._factory.word_lang_prob_map
+        self._row = {gram: i for i, gram in enumerate(prob_map)}
+        matrix = np.array(list(prob_map.values()), dtype=np.float32)
+        self._logp = np.log(matrix + Detector.ALPHA_DEFAULT / Detector.BASE_FREQ).astype(np.float64)
+        self.supported = frozenset(self._codes)
+        self._url_re, self._mail_re = Detector.URL_RE, Detector.MAIL_RE
+        self._normalize_vi = NGram.normalize_vi
+        self._table = _CharTable(NGram.normalize)  # code point -> langdetect's normalised character
+        self._words: dict[tuple[str, bool], object] = {}  # (word, space follows) -> summed log-probs
+
+    def _normalised(self, text: str) -> str:
+        """The text as langdetect's n-gram buffer sees it: URLs and e-mail addresses removed,
+        cut to MAX_TEXT_LENGTH, Latin letters dropped from mostly non-Latin text, every
+        character normalised (``NGram.normalize``, memoised per character)."""
+        text = self._mail_re.sub(" ", self._url_re.sub(" ", text))
+        text = self._normalize_vi(text)[: self.MAX_TEXT_LENGTH]
+        if not text.isascii() and len(_ASCII_RANGE.findall(text)) * 2 < len(_NON_LATIN.findall(text)):
+            text = _ASCII_RANGE.sub("", text)
+        return text.translate(self._table)
+
+    def _words_of(self, text: str):
+        """(word, space follows) for the words of the normalised text."""
+        parts = self._normalised(text).split(" ")
+        last = len(parts) - 1
+        for i, word in enumerate(parts):
+            if word:
+                yield word, i < last
+
+    def _word_grams(self, word: str, closed: bool) -> list[str]:
+        row = self._row
+        out = []
+        buf, prev = " ", " "
+        for ch in word:
+            buf = (buf[1:] if len(buf) >= 3 else buf) + ch
+            capital = ch.isupper() and prev.isupper()  # langdetect skips all-capital words
+            prev = ch
+            if capital:
+                continue
+            for n in (1, 2, 3):
+                if len(buf) < n:
+                    break
+                gram = buf[-n:]
+                if gram in row:
+                    out.append(gram)
+        if closed:
+            buf = (buf[1:] if len(buf) >= 3 else buf) + " "
+            for n in (2, 3):
+                if len(buf) >= n and buf[-n:] in row:
+                    out.append(buf[-n:])
+        return out
+
+    def ngrams(self, text: str) -> list[str]:
+        """langdetect's n-grams of ``text`` (``Detector.append`` + ``_extract_ngrams``)."""
+        return [g for word, closed in self._words_of(text) for g in self._word_grams(word, closed)]
+
+    def _word_vector(self, word: str, closed: bool):
+        key = (word, closed)
+        vec = self._words.get(key, False)
+        if vec is False:
+            grams = self._word_grams(word, closed)
+            vec = self._logp[[self._row[g] for g in grams]].sum(axis=0) if grams else None
+            if len(self._words) >= self.WORD_CACHE_SIZE:
+                self._words.clear()
+            self._words[key] = vec
+        return vec
+
+    def _scores(self, text: str) -> dict[str, float]:
+        np = self._np
+        vectors = [vec for vec in (self._word_vector(word, closed)
+                                   for word, closed in self._words_of(f" {text} "))  # word boundaries
+                   if vec is not None]                                               # carry information
+        if not vectors:
+            return {}
+        loglik = np.sum(vectors, axis=0) / self.TEMPERATURE
+        p = np.exp(loglik - loglik.max())
+        p /= p.sum()
+        out: dict[str, float] = {}
+        for code, value in zip(self._codes, p.tolist()):
+            if value > 1e-6:
+                out[code] = out.get(code, 0.0) + value
+        return out
+
+
+class _CharTable(dict):
+    """``str.translate`` table that fills itself: code point -> ``normalize(character)``."""
+
+    def __init__(self, normalize) -> None:
+        super().__init__()
+        self._normalize = normalize
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = self._normalize(chr(code))
+        return value
+
+
+_ASCII_RANGE = re.compile("[A-z]")  # langdetect's cleaning_text: 'A' <= ch <= 'z'
+_NON_LATIN = re.compile("[\\u0300-\\U0010ffff]")  # cleaning_text: ch >= U+0300 (its Latin Extended
+# Additional exception compares a block number with a name, so it never applies: neither here)
+
+
+_backends: dict[tuple[str, bool], object] = {}
+_backend_lock = threading.Lock()
+LOAD_SECONDS: dict[str, float] = {}  # backend name -> seconds its constructor took (this process)
+
+
+def clear_caches() -> None:
+    """Forget memoised scores (benchmarks time cold work)."""
+    for backend in _backends.values():
+        backend._cache.clear()
+
+
+def get_backend(name: str, low_accuracy: bool = False, preload: bool = False):
+    """The process-wide backend instance (built on first use; ``preload``: lingua loads all its
+    models at once instead of lazily, per script)."""
+    key = (name, low_accuracy)
+    backend = _backends.get(key)
+    if backend is None:
+        with _backend_lock:
+            backend = _backends.get(key)
+            if backend is None:
+                started = time.perf_counter()
+                if name == "lingua":
+                    backend = LinguaBackend(low_accuracy, preload)
+                elif name == "langdetect":
+                    backend = LangdetectBackend()
+                else:
+                    raise ValueError(f"unknown language backend {name!r}")
+                LOAD_SECONDS[name] = time.perf_counter() - started
+                logger.info("language backend %s ready in %.2fs", name, LOAD_SECONDS[name])
+                _backends[key] = backend
+    return backend

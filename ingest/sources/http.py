@@ -1,0 +1,484 @@
+"""HTTP fetching, politely and safely.
+
+``Fetcher.fetch(url)`` returns a ``FetchResult`` (a 200 with its body, or a 304) or raises
+``FetchError`` whose ``reason`` is a short machine reason for a ``Reject``: ``http_404`` (any 4xx
+by its code), ``http_5xx``, ``timeout``, ``too_large``, ``redirect_loop``, ``too_many_redirects``,
+``robots_disallowed``, ``robots_unavailable``, ``blocked_address``, ``bad_content_type``,
+``bad_scheme``, ``bad_url``, ``bad_encoding``, ``connect_error``, ``connection_error``.
+
+- Only http and https, on every redirect hop (redirects are followed here, hop by hop, so every
+  hop is checked: scheme, robots.txt, address, rate limit).
+- Addresses are checked when the socket is opened (a network backend that resolves the name
+  itself): loopback, private, link-local and other non-global addresses are refused unless
+  ``Settings.allow_private_addresses``, which also defeats DNS rebinding between check and use.
+- Retries with exponential backoff (and Retry-After) on timeouts and 5xx only, never on 4xx.
+- The body is streamed and counted after decompression (gzip/deflate decoded here, bounded), so a
+  gzip bomb stops at ``Settings.max_body_bytes``; a slow-drip response stops at
+  ``Settings.fetch_deadline_s``.
+- robots.txt (RFC 9309: 4xx = allow all, unreachable = fetch nothing) is cached per origin; its
+  Crawl-delay slows that host down.  Per-host concurrency and request rate limits are shared by
+  all threads of the process.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import socket
+import threading
+import time
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterator
+from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpcore
+import httpx
+
+from ingest.compat import guarded_http_transport
+from ingest.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+FEED_TYPES = frozenset({
+    "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/x-rss+xml",
+    "application/xml", "text/xml", "application/feed+json", "application/json",
+})
+TEXT_TYPES = frozenset({"text/plain"})
+PAGE_TYPES = HTML_TYPES | FEED_TYPES | TEXT_TYPES
+ACCEPT = ("text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,application/feed+json;q=0.9,"
+          "application/xml;q=0.8,text/xml;q=0.8,application/json;q=0.7,text/plain;q=0.5")
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+ROBOTS_MAX_BYTES = 512_000  # RFC 9309 asks crawlers to parse at least 500 KiB
+ROBOTS_TTL_S = 3600.0
+ROBOTS_FAILURE_TTL_S = 300.0
+MAX_CRAWL_DELAY_S = 30.0
+MAX_RETRY_AFTER_S = 30.0
+
+# the settings a Fetcher depends on (its cache key)
+_FETCH_FIELDS = ("user_agent", "connect_timeout_s", "read_timeout_s", "max_retries", "backoff_s", "max_redirects",
+                 "max_body_bytes", "respect_robots", "per_host_concurrency", "per_host_rate",
+                 "allow_private_addresses", "fetch_deadline_s")
+
+
+class FetchError(Exception):
+    """A fetch failed; ``reason`` is the Reject reason."""
+
+    def __init__(self, reason: str, detail: str = "", url: str | None = None, *, retryable: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail or reason
+        self.url = url
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class BlockedAddress(Exception):
+    """The host resolves only to addresses the settings forbid."""
+
+
+@dataclass
+class FetchResult:
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int  # 200 (or another 2xx) or 304
+    headers: dict[str, str]  # lower-case names
+    content: bytes = b""
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    redirects: list[str] = field(default_factory=list)
+    attempts: int = 1
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str | None:
+        return parse_content_type(self.headers.get("content-type"))[0]
+
+    @property
+    def charset(self) -> str | None:
+        return parse_content_type(self.headers.get("content-type"))[1]
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
+    """(mime type in lower case, charset) of a Content-Type header value."""
+    if not value:
+        return None, None
+    mime, _, params = value.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, val = param.partition("=")
+        if key.strip().lower() == "charset" and val.strip():
+            charset = val.strip().strip("\"'") or None
+    return mime.strip().lower() or None, charset
+
+
+# ---------------------------------------------------------------------------------------------------
+# addresses
+
+
+def address_allowed(ip: str, allow_private: bool = False) -> bool:
+    """False for loopback, private, link-local, multicast, reserved and other non-global addresses."""
+    if allow_private:
+        return True
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return not (addr.is_loopback or addr.is_private or addr.is_link_local or addr.is_multicast
+                or addr.is_reserved or addr.is_unspecified or not addr.is_global)
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Resolves the host itself and connects only to allowed addresses."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        allowed = [a for a in addresses if address_allowed(a, self.allow_private)]
+        if not allowed:
+            raise BlockedAddress(f"{host} resolves to a non-public address ({', '.join(addresses[:3])})")
+        error: Exception | None = None
+        for address in allowed:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                error = exc
+        raise error  # type: ignore[misc]
+
+
+def _transport(allow_private: bool, limits: httpx.Limits) -> httpx.HTTPTransport:
+    return guarded_http_transport(limits, _GuardedBackend(allow_private))
+
+
+# ---------------------------------------------------------------------------------------------------
+# per-host limits (process-wide, shared by all threads)
+
+
+class _HostLimiter:
+    def __init__(self, concurrency: int) -> None:
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.Lock()
+        self._next_start = 0.0
+
+    @contextmanager
+    def slot(self, interval: float) -> Iterator[None]:
+        with self._slots:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next_start)
+                self._next_start = start + interval
+            if start > now:
+                time.sleep(start - now)
+            yield
+
+
+_LIMITERS: dict[tuple[str, int], _HostLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def _limiter(host: str, concurrency: int) -> _HostLimiter:
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get((host, concurrency))
+        if limiter is None:
+            limiter = _LIMITERS[(host, concurrency)] = _HostLimiter(concurrency)
+        return limiter
+
+
+# ---------------------------------------------------------------------------------------------------
+# the fetcher
+
+
+class Fetcher:
+    """A thread-safe HTTP client configured by Settings; get one with ``get_fetcher(settings)``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = s = settings
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=10.0)
+        self._client = httpx.Client(
+            transport=_transport(s.allow_private_addresses, limits),
+            timeout=httpx.Timeout(connect=s.connect_timeout_s, read=s.read_timeout_s, write=s.read_timeout_s,
+                                  pool=s.connect_timeout_s + s.read_timeout_s),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+        self._robots: dict[str, tuple[float, RobotFileParser | FetchError | None]] = {}
+        self._crawl_delay: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._origin_locks: dict[str, threading.Lock] = {}
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+              accept: frozenset[str] | None = PAGE_TYPES) -> FetchResult:
+        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given); raises FetchError.
+
+        ``accept``: the content types allowed (a missing Content-Type is allowed; None allows all).
+        """
+        headers = {"Accept": ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        s = self.settings
+        return self._follow(url, headers, accept, s.max_body_bytes, s.respect_robots, s.max_retries)
+
+    # -- redirects -------------------------------------------------------------------------------
+
+    def _follow(self, url: str, headers: dict[str, str], accept, limit: int, robots: bool,
+                retries: int) -> FetchResult:
+        current = _check_url(url)
+        chain = [current]
+        for _ in range(self.settings.max_redirects + 1):
+            if robots:
+                self._check_robots(current)
+            result = self._with_retries(current, headers, accept, limit, retries)
+            if result.status not in REDIRECT_STATUSES:
+                result.url, result.final_url, result.redirects = url, current, chain[1:]
+                return result
+            location = result.headers.get("location", "").strip()
+            if not location:
+                raise FetchError("bad_redirect", f"HTTP {result.status} without Location", current)
+            target = _check_url(urljoin(current, location))
+            if target in chain:
+                raise FetchError("redirect_loop", " -> ".join(chain + [target])[:500], url)
+            chain.append(target)
+            current = target
+        raise FetchError("too_many_redirects", f"more than {self.settings.max_redirects} redirects: "
+                         + " -> ".join(chain)[:400], url)
+
+    # -- retries ---------------------------------------------------------------------------------
+
+    def _with_retries(self, url: str, headers, accept, limit: int, retries: int) -> FetchResult:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = self._once(url, headers, accept, limit)
+                result.attempts = attempt
+                return result
+            except FetchError as exc:
+                if not exc.retryable or attempt > retries:
+                    if attempt > 1:
+                        exc.detail = f"{exc.detail} (after {attempt} attempts)"
+                    raise
+                delay = self.settings.backoff_s * (2 ** (attempt - 1)) * (1 + 0.25 * random.random())
+                if exc.retry_after is not None:
+                    delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER_S))
+                logger.info("retrying %s in %.2fs after %s (attempt %d)", url, delay, exc.reason, attempt)
+                time.sleep(delay)
+
+    # -- one request -----------------------------------------------------------------------------
+
+    def _once(self, url: str, headers, accept, limit: int) -> FetchResult:
+        host = urlsplit(url).hostname or ""
+        rate = self.settings.per_host_rate
+        interval = max(1.0 / rate if rate > 0 else 0.0, self._crawl_delay.get(host, 0.0))
+        with _limiter(host, self.settings.per_host_concurrency).slot(interval):
+            deadline = time.monotonic() + self.settings.fetch_deadline_s
+            try:
+                with self._client.stream("GET", url, headers=headers) as response:
+                    return self._response(url, response, accept, limit, deadline)
+            except BlockedAddress as exc:
+                raise FetchError("blocked_address", str(exc), url) from None
+            except httpx.TimeoutException as exc:
+                raise FetchError("timeout", _detail(exc), url, retryable=True) from None
+            except httpx.ConnectError as exc:
+                raise FetchError("connect_error", _detail(exc), url) from None
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                raise FetchError("connection_error", _detail(exc), url) from None
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                raise FetchError("bad_url", _detail(exc), url) from None
+            except httpx.HTTPError as exc:
+                raise FetchError("fetch_error", _detail(exc), url) from None
+
+    def _response(self, url: str, response: httpx.Response, accept, limit: int, deadline: float) -> FetchResult:
+        status = response.status_code
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        if status in REDIRECT_STATUSES or status == 304:
+            return FetchResult(url, url, status, headers)
+        if status >= 500:
+            raise FetchError("http_5xx", f"HTTP {status} {response.reason_phrase}", url, retryable=True,
+                             retry_after=_retry_after(headers.get("retry-after")))
+        if status >= 300 or status in (204, 205):
+            raise FetchError(f"http_{status}", f"HTTP {status} {response.reason_phrase}", url)
+        mime, _ = parse_content_type(headers.get("content-type"))
+        if accept is not None and mime is not None and mime not in accept:
+            raise FetchError("bad_content_type", f"content type {mime} is not one of the accepted types", url)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError("too_large", f"Content-Length {int(declared):,} exceeds {limit:,} bytes", url)
+        body = _read_body(response, headers.get("content-encoding", ""), limit, deadline, url)
+        return FetchResult(url, url, status, headers, body)
+
+    # -- robots.txt --------------------------------------------------------------------------------
+
+    def _check_robots(self, url: str) -> None:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        rules = self._robots_rules(origin, parts.hostname or "")
+        if isinstance(rules, FetchError):
+            raise FetchError("robots_unavailable", f"robots.txt of {origin} unreachable ({rules.reason}): "
+                             "not fetching from this site for now", url)
+        if rules is not None and not rules.can_fetch(self.settings.user_agent, url):
+            raise FetchError("robots_disallowed", f"robots.txt of {origin} disallows {url}", url)
+
+    def _robots_rules(self, origin: str, host: str) -> RobotFileParser | FetchError | None:
+        with self._lock:
+            lock = self._origin_locks.setdefault(origin, threading.Lock())
+        with lock:
+            cached = self._robots.get(origin)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            rules, ttl = self._load_robots(origin)
+            self._robots[origin] = (time.monotonic() + ttl, rules)
+            if isinstance(rules, RobotFileParser):
+                delay = rules.crawl_delay(self.settings.user_agent)
+                if delay:
+                    self._crawl_delay[host] = min(float(delay), MAX_CRAWL_DELAY_S)
+            return rules
+
+    def _load_robots(self, origin: str) -> tuple[RobotFileParser | FetchError | None, float]:
+        try:
+            result = self._follow(f"{origin}/robots.txt", {"Accept": "text/plain"}, None, ROBOTS_MAX_BYTES,
+                                  robots=False, retries=min(1, self.settings.max_retries))
+        except FetchError as exc:
+            if exc.reason.startswith("http_4") or exc.reason in (
+                    "too_large", "bad_content_type", "bad_encoding", "redirect_loop", "too_many_redirects",
+                    "bad_redirect", "bad_scheme", "bad_url"):
+                return None, ROBOTS_TTL_S  # no usable robots.txt (RFC 9309 treats these like a 404): all allowed
+            if exc.reason == "blocked_address":
+                return None, ROBOTS_FAILURE_TTL_S  # the page fetch itself will be refused
+            logger.warning("robots.txt of %s unreachable: %s", origin, exc.detail)
+            return exc, ROBOTS_FAILURE_TTL_S
+        rules = RobotFileParser(f"{origin}/robots.txt")
+        rules.parse(result.content.decode("utf-8", "replace").splitlines())
+        rules.modified()
+        return rules, ROBOTS_TTL_S
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise FetchError("bad_url", str(exc), url) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise FetchError("bad_scheme", f"only http and https are fetched, not {parts.scheme or 'no scheme'!r}", url)
+    if not parts.hostname:
+        raise FetchError("bad_url", "URL has no host", url)
+    return url
+
+
+def _read_body(response: httpx.Response, encoding: str, limit: int, deadline: float, url: str) -> bytes:
+    """Stream the body, decoding gzip/deflate here, and stop as soon as more than ``limit`` bytes
+    (raw or decoded) or more than the deadline has passed."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        decoder = None
+    elif encoding in ("gzip", "x-gzip", "deflate"):
+        decoder = zlib.decompressobj(wbits=47)  # gzip or zlib header, detected
+    else:
+        raise FetchError("bad_encoding", f"unsupported Content-Encoding {encoding!r}", url)
+    out = bytearray()
+    raw_total = 0
+    first = True
+    for chunk in response.iter_raw():  # as the network delivers (no re-chunking)
+        raw_total += len(chunk)
+        if raw_total > limit:
+            raise FetchError("too_large", f"body exceeds {limit:,} bytes", url)
+        if time.monotonic() > deadline:
+            raise FetchError("timeout", "response took longer than the fetch deadline", url, retryable=True)
+        if decoder is None:
+            out += chunk
+            continue
+        if first and encoding == "deflate" and chunk[:1] not in (b"\x78", b"\x1f"):
+            decoder = zlib.decompressobj(wbits=-15)  # raw deflate, as some servers send it
+        first = False
+        try:
+            decoder = _inflate(decoder, chunk, out, limit, url)
+        except zlib.error as exc:
+            raise FetchError("bad_encoding", f"corrupt {encoding} body: {exc}", url) from None
+    if decoder is not None:
+        out += decoder.flush(max(1, limit + 1 - len(out)))
+        if len(out) > limit:
+            raise FetchError("too_large", f"decompressed body exceeds {limit:,} bytes", url)
+    return bytes(out)
+
+
+def _inflate(decoder, data: bytes, out: bytearray, limit: int, url: str):
+    """Decompress ``data`` into ``out`` without ever producing more than ``limit`` + 1 bytes."""
+    while data:
+        piece = decoder.decompress(data, limit + 1 - len(out))
+        out += piece
+        if len(out) > limit:
+            raise FetchError("too_large", f"decompressed body exceeds {limit:,} bytes", url)
+        if decoder.eof:  # a gzip stream of several members: start the next one; ignore trailing junk
+            data = decoder.unused_data
+            if not data.startswith(b"\x1f\x8b"):
+                return decoder
+            decoder = zlib.decompressobj(wbits=47)
+        else:
+            data = decoder.unconsumed_tail
+    return decoder
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        from email.utils import parsedate_to_datetime
+
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _detail(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc or type(exc).__name__}"[:500]
+
+
+_FETCHERS: dict[tuple, Fetcher] = {}
+_FETCHERS_LOCK = threading.Lock()
+
+
+def get_fetcher(settings: Settings) -> Fetcher:
+    """The process-wide Fetcher for these fetch settings (created once, shared by threads)."""
+    key = tuple(getattr(settings, name) for name in _FETCH_FIELDS)
+    with _FETCHERS_LOCK:
+        fetcher = _FETCHERS.get(key)
+        if fetcher is None:
+            fetcher = _FETCHERS[key] = Fetcher(settings)
+        return fetcher
+
+
+def close_fetchers() -> None:
+    """Close every cached Fetcher (tests, end of a run)."""
+    with _FETCHERS_LOCK:
+        for fetcher in _FETCHERS.values():
+            fetcher.close()
+        _FETCHERS.clear()

@@ -1,0 +1,295 @@
+"""Turn sources (files, directories, URLs) into work items, and work items into raw Articles.
+
+``plan`` expands what the user named into small, picklable ``WorkItem`` objects (cheap: no file
+is read).  ``load`` turns one work item into raw ``Article`` records (payload in ``html`` or
+``raw_text``) or ``Reject`` records; it never raises for a bad input.
+
+Local formats: ``.html/.htm`` (optionally ``.gz``), ``.txt/.md``, ``.jsonl`` (optionally ``.gz``).
+Other kinds (feeds, URLs, WARC) register a handler in ``HANDLERS``.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from ingest.records import Article, Reject, parse_datetime
+from ingest.settings import Settings
+from ingest.sources.encoding import decode_html, decode_text
+
+logger = logging.getLogger(__name__)
+
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+class SourceError(ValueError):
+    """A source named by the user does not exist or cannot be used at all."""
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    kind: str  # html | text | jsonl | feed | warc | url | ...
+    location: str  # absolute path or URL
+    hint: str | None = None  # language hint / source name from a sources file
+
+    @property
+    def label(self) -> str:
+        return self.location
+
+
+def classify_path(path: Path) -> str | None:
+    """The kind of a local file by its name (None: not an input we know)."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if name.endswith(HTML_SUFFIXES):
+        return "html"
+    if name.endswith(TEXT_SUFFIXES):
+        return "text"
+    if name.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    for kind, suffixes in EXTRA_SUFFIXES.items():
+        if name.endswith(suffixes):
+            return kind
+    return None
+
+
+# kind -> suffixes, for handlers added by other modules (feeds, warc)
+EXTRA_SUFFIXES: dict[str, tuple[str, ...]] = {}
+
+
+def plan(sources: Iterable[str], settings: Settings) -> Iterator[WorkItem]:
+    """Expand sources into work items, in a stable order.  Raises SourceError for a missing path.
+    The feeds of ``settings.sources_file`` come first (a SourcesError, a ValueError, if it is invalid)."""
+    if settings.sources_file:
+        from ingest.sources.declared import load_sources
+
+        for declared in load_sources(settings.sources_file):
+            yield WorkItem("url" if declared.is_remote else "feed", declared.url, hint=declared.language)
+    for source in sources:
+        if "://" in source and not source.startswith("file://"):
+            yield WorkItem("url", source)
+            continue
+        path = Path(source.removeprefix("file://")).expanduser()
+        if not path.exists():
+            raise SourceError(f"no such file or directory: {source}")
+        if path.is_dir():
+            for child in sorted(_walk(path)):
+                kind = classify_path(child)
+                if kind is None:
+                    logger.debug("skipping %s: not a known input type", child)
+                    continue
+                yield WorkItem(kind, str(child.resolve()))
+        else:
+            # a file named explicitly is always an input; unknown suffixes are sniffed at load time
+            yield WorkItem(classify_path(path) or "sniff", str(path.resolve()))
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+Handler = Callable[[WorkItem, Settings], Iterator["Article | Reject"]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def load(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
+    """Load one work item.  Every failure becomes a Reject; this generator never raises."""
+    handler = HANDLERS.get(item.kind)
+    if handler is None:
+        yield Reject(item.location, "load", "unsupported", f"no loader for input kind {item.kind!r}")
+        return
+    try:
+        yield from handler(item, settings)
+    except Exception as exc:  # one bad input never kills a run
+        logger.warning("could not load %s: %s", item.location, exc)
+        yield Reject(item.location, "load", _reason(exc), _detail(exc))
+
+
+def read_bytes(path: str, limit: int) -> bytes:
+    """Read a file, transparently gunzipping ``.gz``; refuses more than ``limit`` bytes (also decompressed)."""
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+        fh.seek(0)
+        if head == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=fh) as gz:
+                data = gz.read(limit + 1)
+        else:
+            data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise InputTooLarge(f"larger than the {limit:,}-byte limit")
+    return data
+
+
+class InputTooLarge(ValueError):
+    pass
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4096]
+    if not sample:
+        return False
+    bad = sum(1 for ch in sample if ch == "\x00" or (ord(ch) < 32 and ch not in "\t\n\r\f\v"))
+    return bad / len(sample) > 0.01
+
+
+def _load_html(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
+    data = read_bytes(item.location, settings.max_document_bytes)
+    if not data.strip():
+        yield Reject(item.location, "load", "empty", "file is empty")
+        return
+
+    html = decode_html(data)
+    if _looks_binary(html):
+        yield Reject(item.location, "load", "binary", "content is not text")
+        return
+    yield Article(source_uri=item.location, html=html, content_type="html", content_origin="file",
+                  language_hint=item.hint)
+
+
+def _load_text(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
+    data = read_bytes(item.location, settings.max_document_bytes)
+    if not data.strip():
+        yield Reject(item.location, "load", "empty", "file is empty")
+        return
+    if _is_html(data):  # an HTML page saved as .txt: extract it, do not keep its markup as text
+        yield from _load_html(item, settings)
+        return
+    text = decode_text(data)
+    if _looks_binary(text):
+        yield Reject(item.location, "load", "binary", "content is not text")
+        return
+    yield Article(source_uri=item.location, raw_text=text, content_type="text", content_origin="file",
+                  language_hint=item.hint)
+
+
+def _load_jsonl(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
+    opener = gzip.open if _is_gzip(item.location) else open
+    with opener(item.location, "rb") as fh:
+        lineno = 0
+        while True:
+            try:
+                raw = fh.readline(settings.max_document_bytes + 1)
+            except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip
+                yield Reject(f"{item.location}#{lineno + 1}", "load", "corrupt_gzip", _detail(exc))
+                return
+            if not raw:
+                return
+            lineno += 1
+            uri = f"{item.location}#{lineno}"
+            if len(raw) > settings.max_document_bytes and not raw.endswith(b"\n"):
+                # skip the rest of the over-long line, but not forever: a gzip bomb inflates to
+                # ~1000x its size, so past a budget the rest of the file is given up (and said so)
+                skipped, budget = len(raw), 8 * settings.max_document_bytes
+                while raw and not raw.endswith(b"\n") and skipped <= budget:
+                    raw = fh.readline(1 << 20)
+                    skipped += len(raw)
+                if skipped > budget:
+                    yield Reject(uri, "load", "too_large",
+                                 f"line longer than {budget:,} bytes; the rest of the file was not read")
+                    return
+                yield Reject(uri, "load", "too_large", f"line longer than {settings.max_document_bytes:,} bytes")
+                continue
+            if not raw.strip():
+                continue  # blank lines are not records
+            yield _jsonl_record(raw, uri, item)
+
+
+def _jsonl_record(raw: bytes, uri: str, item: WorkItem) -> Article | Reject:
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Reject(uri, "load", "invalid_json", _detail(exc))
+    if not isinstance(obj, dict):
+        return Reject(uri, "load", "invalid_json", "line is not a JSON object")
+    html, text = obj.get("html"), obj.get("text")
+    if not (isinstance(html, str) and html.strip()) and not (isinstance(text, str) and text.strip()):
+        return Reject(uri, "load", "empty", "record has neither html nor text")
+    url = obj.get("url") if isinstance(obj.get("url"), str) else None
+    article = Article(
+        source_uri=uri,
+        url=url or None,
+        content_origin="jsonl",
+        language_hint=obj.get("language") if isinstance(obj.get("language"), str) else item.hint,
+    )
+    if isinstance(html, str) and html.strip():
+        article.html, article.content_type = html, "html"
+    else:
+        article.raw_text, article.content_type = text, "text"
+    if isinstance(obj.get("title"), str) and obj["title"].strip():
+        article.title = obj["title"].strip()
+    article.published_at = parse_datetime(obj.get("published_at"))
+    authors = obj.get("authors")
+    if isinstance(authors, list):
+        article.authors = [a for a in authors if isinstance(a, str) and a.strip()]
+    return article
+
+
+def _load_sniff(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
+    """A file named explicitly whose suffix we do not know: decide by content."""
+    data = read_bytes(item.location, settings.max_document_bytes)
+    if _is_html(data):
+        yield from _load_html(item, settings)
+    else:
+        yield from _load_text(item, settings)
+
+
+def _is_html(data: bytes) -> bool:
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<body" in head
+
+
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, InputTooLarge):
+        return "too_large"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not_text"
+    if isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
+        return "corrupt_gzip"
+    if isinstance(exc, PermissionError):
+        return "unreadable"
+    if isinstance(exc, OSError):
+        return "io_error"
+    return "load_error"
+
+
+def _detail(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+HANDLERS.update({"html": _load_html, "text": _load_text, "jsonl": _load_jsonl, "sniff": _load_sniff})
+
+
+def _lazy(module: str, name: str) -> Handler:
+    """A handler imported on first use (keeps feedparser, httpx and warcio out of plain file runs)."""
+
+    def handler(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(item, settings)
+
+    handler.__name__ = f"{module}.{name}"
+    return handler
+
+
+# web and archive inputs: feeds and pages over HTTP (ingest.sources.web), local feed files, WARC files
+HANDLERS.update({"url": _lazy("ingest.sources.web", "load_url"), "feed": _lazy("ingest.sources.web", "load_feed_file"),
+                 "warc": _lazy("ingest.sources.warc", "load_warc")})
+EXTRA_SUFFIXES.update({"feed": (".xml", ".rss", ".atom", ".rdf", ".json"), "warc": (".warc",)})
