@@ -148,7 +148,7 @@ def json_ld_objects(scripts) -> list[dict]:
         text = text.strip().removeprefix("<!--").removesuffix("-->").strip().rstrip(";")
         try:
             data = json.loads(text, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # broken or hostile (deeply nested) JSON-LD: ignored
             continue
         _walk(data, objects)
     return objects
@@ -306,11 +306,12 @@ def strip_affixes(title: str | None, site_keys: set[str]) -> str | None:
     parts = _SEPARATORS.split(title)
     if len(parts) == 1:
         return title
-    kept = [p for p in parts if not _is_site_part(p, site_keys)]
-    if not kept:
+    site = [_is_site_part(p, site_keys) for p in parts]
+    if all(site) or not any(site):
         return title
-    if len(kept) == len(parts):
-        return title
+    # the headline is before the first site part ("Headline | Site | Slogan"), else after it
+    first = site.index(True)
+    kept = parts[:first] or [p for p, is_site in zip(parts[first:], site[first:]) if not is_site]
     # the separators inside the headline itself are kept: re-cut the original string
     first, last = kept[0], kept[-1]
     start = title.find(first)
@@ -414,7 +415,8 @@ def page_metadata(tree, url: str | None = None, fetched_at: datetime | None = No
     ``fetched_at``/``now``: no date later than the earlier of the two is accepted (``now``
     defaults to the current time); ``date_search``/``byline_search``: fall back to htmldate's
     heuristics / trafilatura's byline XPaths when the structured data has no date / author."""
-    limit = min(d for d in (fetched_at, now or datetime.now(timezone.utc)) if d is not None)
+    limit = min(d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+                for d in (fetched_at, now or datetime.now(timezone.utc)) if d is not None)
     md = PageMetadata()
     nodes = _collect(tree)
     meta = _meta_map(nodes["meta"])
