@@ -11,6 +11,10 @@ instead of quietly disabling a guard.
 - ``guarded_http_transport``: replaces ``httpx.HTTPTransport._pool`` by an identical
   ``httpcore.ConnectionPool`` with our network backend (httpx has no public hook for it; the SSRF
   guard resolves and checks every address it connects to, ``ingest.sources.http``).
+- ``trafilatura_byline``: trafilatura's byline search (``xpaths.AUTHOR_XPATHS`` outside
+  ``AUTHOR_DISCARD_XPATHS``, ``htmlprocessing.prune_unwanted_nodes``, ``metadata.extract_metainfo``)
+  without the name normalisation of its public ``extract_metadata`` (which also runs a date search),
+  for the metadata step's author fallback (``ingest.extract.metadata``).
 """
 from __future__ import annotations
 
@@ -53,3 +57,16 @@ def guarded_http_transport(limits, network_backend):
         network_backend=network_backend,
     )
     return transport
+
+
+def trafilatura_byline(tree) -> str | None:
+    """The raw byline trafilatura's author XPaths find in ``tree`` (an lxml HtmlElement, left
+    unmodified: the search runs on a copy), or None."""
+    from copy import deepcopy
+
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.metadata import extract_metainfo
+    from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
+
+    subtree = prune_unwanted_nodes(deepcopy(tree), AUTHOR_DISCARD_XPATHS)
+    return extract_metainfo(subtree, AUTHOR_XPATHS, len_limit=120)

@@ -70,6 +70,13 @@ class Article:
     language_hint: str | None = None
     source_name: str | None = None
     fetched_at: datetime | None = None
+    # page metadata (schema v2, issue 21)
+    description: str | None = None
+    image_url: str | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    is_accessible_for_free: bool | None = None  # None: the page says nothing
+    modified_at: datetime | None = None
 
     def identity(self) -> str:
         """What makes two inputs the same article: the canonical URL when known, else the source."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+# 2 (issue 21): description, image_url, section, tags, is_accessible_for_free, modified_at appended.
+# Version 1 files (without them) stay readable next to version 2 ones: see the README's migration note.
+SCHEMA_VERSION = "2"
 METADATA_KEY = b"news_ingest.schema_version"
 
 SEGMENT_TYPE = pa.struct(
@@ -52,7 +54,17 @@ _ARTICLE_FIELDS = [
     pa.field("fetched_at", pa.timestamp("us", tz="UTC")),
     pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
     pa.field("run_id", pa.string()),
+    # schema version 2: page metadata (appended, so a v1 file's columns are a prefix of v2's)
+    pa.field("description", pa.string()),
+    pa.field("image_url", pa.string()),
+    pa.field("section", pa.string()),
+    pa.field("tags", pa.list_(pa.string())),
+    pa.field("is_accessible_for_free", pa.bool_()),
+    pa.field("modified_at", pa.timestamp("us", tz="UTC")),
 ]
+
+# The columns each schema version added (readers that meet v1 files fill these with nulls).
+V2_COLUMNS = ("description", "image_url", "section", "tags", "is_accessible_for_free", "modified_at")
 
 ARTICLE_SCHEMA = pa.schema(_ARTICLE_FIELDS, metadata={METADATA_KEY: SCHEMA_VERSION.encode()})
 

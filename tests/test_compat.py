@@ -59,3 +59,15 @@ def test_httpx_transport_pool_is_replaceable():
         except httpx.ConnectError:
             pass
     assert seen == ["127.0.0.1"], "httpx no longer sends connections through the replaced pool"
+
+
+def test_trafilatura_byline_search():
+    from lxml import etree
+    from trafilatura import load_html
+
+    tree = load_html('<html><body><article><p class="byline">By Logan C. Ritchie</p><p>Text.</p></article>'
+                     '<div class="comments"><span class="author">A Commenter</span></div></body></html>')
+    before = etree.tostring(tree)
+    assert compat.trafilatura_byline(tree) == "By Logan C. Ritchie", \
+        "trafilatura's author XPaths moved: the metadata step lost its byline fallback"
+    assert etree.tostring(tree) == before  # the caller's tree is left as it was

@@ -1,16 +1,19 @@
 """Extraction: raw HTML or text -> title, main text, metadata and structural segments.
 
-HTML goes through ``trafilatura.bare_extraction`` once; its body tree gives the structure
-(headings, paragraphs, list items, quotes), so nothing is parsed twice.  Plain text is split on
+HTML is parsed once (``trafilatura.utils.load_html``): the metadata step (``metadata.py``) reads
+the tree, ``trafilatura.bare_extraction`` extracts the body from it (trafilatura works on its own
+copy); the body tree gives the structure (headings, paragraphs, list items, quotes).  Plain text is split on
 its line structure.
 """
 from __future__ import annotations
 
 import logging
 import re
+from datetime import timezone
 
+from ingest.extract.metadata import PageMetadata, page_metadata
 from ingest.guard import DocumentTimeout, time_limit, warm_once
-from ingest.records import Article, Segment, parse_datetime
+from ingest.records import Article, Segment
 from ingest.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -73,21 +76,24 @@ def warm_up_date_parser() -> None:
 
 def _extract_html(article: Article, fast: bool = False) -> None:
     import trafilatura
+    from trafilatura import load_html
 
     html = article.html
     head = html[:1024].lower()
     if "<html" not in head and "<body" not in head:
         html = f"<html><body>{html}</body></html>"  # a fragment (JSONL, feeds): trafilatura wants a page
+    tree = load_html(html)  # parsed once: the metadata step reads it, trafilatura extracts from a copy
+    if tree is None:
+        raise ExtractionError("no_text", "the page could not be parsed")
+    meta = page_metadata(tree, url=article.url, fetched_at=article.fetched_at)
     doc = trafilatura.bare_extraction(
-        html,
+        tree,
         url=article.url,
-        with_metadata=True,
+        with_metadata=False,  # the metadata step above replaces trafilatura's (and its date search)
         include_comments=False,
         include_tables=True,
         deduplicate=False,
         fast=fast,
-        date_extraction_params={"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True,
-                                "extensive_search": True},
     )
     if doc is None or getattr(doc, "body", None) is None:
         raise ExtractionError("no_text", "trafilatura found no main text")
@@ -96,14 +102,28 @@ def _extract_html(article: Article, fast: bool = False) -> None:
         blocks = [("paragraph", line) for line in _lines(doc.text)]
     if not blocks:
         raise ExtractionError("no_text", "trafilatura found no main text")
-    article.title = article.title or _clean(doc.title)
-    article.url = article.url or _clean(doc.url)
-    article.site_name = article.site_name or _clean(doc.sitename)
-    if not article.authors and doc.author:
-        article.authors = [a.strip() for a in re.split(r";|\|", doc.author) if a.strip()]
-    if article.published_at is None and doc.date:
-        article.published_at = parse_datetime(doc.date)
+    _apply_metadata(article, meta)
     _set_segments(article, blocks)
+
+
+def _apply_metadata(article: Article, meta: PageMetadata) -> None:
+    """What the source already carried (a feed's or a JSONL record's title, authors, date) wins."""
+    article.title = article.title or _clean(meta.title)
+    article.url = article.url or meta.url
+    article.site_name = article.site_name or _clean(meta.site_name)
+    if not article.authors:
+        article.authors = list(meta.authors)
+    if article.published_at is None and meta.published_at is not None:
+        article.published_at = meta.published_at.astimezone(timezone.utc)
+    if article.modified_at is None and meta.modified_at is not None:
+        article.modified_at = meta.modified_at.astimezone(timezone.utc)
+    article.description = article.description or meta.description
+    article.image_url = article.image_url or meta.image_url
+    article.section = article.section or meta.section
+    if not article.tags:
+        article.tags = list(meta.tags)
+    if article.is_accessible_for_free is None:
+        article.is_accessible_for_free = meta.is_accessible_for_free
 
 
 def _blocks(body):

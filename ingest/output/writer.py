@@ -55,6 +55,12 @@ def _article_row(a: Article, run_id: str, ingested_at: datetime, target_language
         "fetched_at": a.fetched_at,
         "ingested_at": ingested_at,
         "run_id": run_id,
+        "description": a.description,
+        "image_url": a.image_url,
+        "section": a.section,
+        "tags": list(a.tags),
+        "is_accessible_for_free": a.is_accessible_for_free,
+        "modified_at": a.modified_at,
     }
 
 
