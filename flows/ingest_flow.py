@@ -171,7 +171,7 @@ def ingest_flow(
         offline: Never use the network: URLs and feeds are rejected, translation models are not downloaded.
         translate: Translate non-target-language text offline (argos/CTranslate2 models must be installed).
         target_language: ISO 639-1 code of the language to translate into.
-        argos_packages_dir: Directory of installed argos translation packages (empty: argos' own default).
+        argos_packages_dir: Directory of installed argos translation packages; empty: $ARGOS_PACKAGES_DIR where the flow runs, else argos' own default.
         sources_file: A TOML/YAML sources file declaring feeds and URLs (with language hints).
         state_dir: Local directory for the run's state (fetch state, story index, committed inputs); empty: <out>/_state for a local output.
         task_runner: Where batches run: local (the library's worker processes; one-batch runs use threads), threads, or dask.
@@ -193,6 +193,10 @@ def ingest_flow(
               "compute_type": compute_type, "dask_address": dask_address, "skip_unchanged": skip_unchanged}
     if workers is not None:
         values["workers"] = workers
+    if argos_packages_dir is None:  # where the flow runs: ARGOS_PACKAGES_DIR (the Docker image's), argos' own
+        from flows.cli_options import resolve_packages_dir
+
+        values["argos_packages_dir"] = str(resolve_packages_dir())
     run_plan = prepared or pipeline.plan_run(sources, Settings.from_mapping(values))
     resolved = run_plan.settings
     warming = runtime_workers.start(resolved)  # None when no pool, or the CLI (a previous run) started it
