@@ -31,6 +31,7 @@ from typing import Annotated, Any, Callable, Literal, Optional
 
 from prefect import flow, tags, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import TerminationSignal
 from prefect.states import Failed
 from pydantic import ConfigDict, Field, create_model
 
@@ -81,8 +82,7 @@ def _commit_batch_name() -> str:
     from prefect.runtime import task_run
 
     result = task_run.parameters["result"]
-    return (f"commit-batch-{result.number:03d}: {result.counts.get('articles', 0)} articles, "
-            f"{result.counts.get('rejects', 0)} rejects")
+    return f"commit-batch-{result.number:03d}: {result.counts.get('inputs', 0)} documents"
 
 
 def batch_tags(batch: pipeline.Batch) -> list[str]:
@@ -207,11 +207,16 @@ def ingest_flow(
             with tags(*batch_tags(batch)):
                 return runner.submit(process_batch, {"batch": batch, "settings": s, "run_id": run_id})
 
-        summary = pipeline.run_pipeline(
-            run_plan, resolved, submit=submit,
-            commit=lambda run, result: commit_batch(run, result),
-            progress=_progress_hook, run_id=_prefect_run_id(),
-        )
+        try:
+            summary = pipeline.run_pipeline(
+                run_plan, resolved, submit=submit,
+                commit=lambda run, result: commit_batch(run, result),
+                progress=_progress_hook, run_id=_prefect_run_id(),
+            )
+        except TerminationSignal:
+            if prepared is None:  # a deployment's flow-run process (the CLI handles its own signals)
+                stop_cancelled_run()
+            raise
     publish_run_artifacts(summary)
     result = summary.to_dict()
     emit_run_event(result)
@@ -221,6 +226,27 @@ def ingest_flow(
         return Failed(message=f"all {result['inputs']} inputs were rejected: nothing written "
                               f"({', '.join(f'{k} {v}' for k, v in result['rejects_by_reason'].items())})")
     return result
+
+
+def stop_cancelled_run() -> None:
+    """The run was cancelled (the runner or worker sent SIGTERM, which Prefect raises here as
+    ``TerminationSignal``): stop now, without waiting for the batches in flight.  The pool's
+    workers are killed (no orphan, no retry of their batches), the logs are flushed, and the
+    process exits; the runner or worker then marks the run Cancelled.  Nothing is lost: batches
+    committed so far are in the output (and their inputs in the committed-inputs table), the run
+    lock is released by the OS, and the next run removes what this one staged and redoes the rest."""
+    import os
+
+    logging.getLogger(LIBRARY_LOGGER).warning("run cancelled: stopping its batches now")
+    runtime_workers.terminate()
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=3)
+        EventsWorker.drain_all(timeout=2)
+    finally:
+        os._exit(143)  # 128 + SIGTERM; threads still in a batch would otherwise hold the process
 
 
 def _prefect_run_id() -> str | None:

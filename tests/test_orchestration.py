@@ -201,7 +201,7 @@ def test_flow_run_on_server_reports_state_artifacts_and_logs(default_run, client
     assert names["process"] == names["commit"] == _batches(corpus) > 1
     # ... named by batch number and counts, tagged by the kinds of input they hold
     assert any(re.fullmatch(r"process-batch-001: \d+ inputs", t.name) for t in task_runs), [t.name for t in task_runs]
-    assert any(re.fullmatch(r"commit-batch-001: \d+ articles, \d+ rejects", t.name) for t in task_runs)
+    assert any(re.fullmatch(r"commit-batch-001: \d+ documents", t.name) for t in task_runs)
     assert all(any(tag.startswith("kind:") for tag in t.tags) for t in task_runs if t.name.startswith("process-"))
     # the Parquet's run_id is the flow run's id
     assert set(articles.column("run_id").to_pylist()) == {str(run.id)} == {summary["run_id"]}

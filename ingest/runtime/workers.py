@@ -117,6 +117,23 @@ def shutdown() -> None:
             _pool, _pool_key = None, None
 
 
+def terminate() -> None:
+    """End the pool now, without waiting for the batches it is running (a cancelled run): its
+    worker processes are killed and the fork server is stopped.  What they staged is redone (or
+    removed) by the next run over the same output."""
+    global _pool, _pool_key
+    with _lock:
+        executor, _pool, _pool_key = _pool, None, None
+    for child in multiprocessing.active_children():  # the pool's workers (started from this process)
+        try:
+            child.kill()
+        except OSError:
+            pass
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)
+    stop_forkserver()
+
+
 atexit.register(shutdown)
 
 
