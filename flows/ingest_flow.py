@@ -21,7 +21,6 @@ Nothing large goes through Prefect: results are not persisted (``persist_result=
 cache keys are computed (``NO_CACHE``: no hashing of inputs), and only paths and counts travel
 between tasks.  The ``Pipeline`` object handed to ``commit-batch`` stays in the flow's process.
 """
-from __future__ import annotations
 
 import dataclasses
 import logging

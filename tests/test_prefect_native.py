@@ -56,6 +56,18 @@ def test_flow_parameter_defaults_are_the_settings_defaults():
     assert props["skip_unchanged"]["default"] is True
 
 
+def test_parameters_validate_when_the_flow_is_loaded_from_its_entrypoint(monkeypatch):
+    """As a worker or runner loads it (``prefect.engine``): the typed parameters must resolve there."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    monkeypatch.chdir(ROOT)
+    loaded = load_flow_from_entrypoint("flows/ingest_flow.py:ingest_flow")
+    params = loaded.validate_parameters({"sources": ["examples"], "workers": 2, "settings": {"progress": False}})
+    assert params["workers"] == 2 and params["settings"].progress is False and params["task_runner"] == "local"
+    with pytest.raises(Exception, match="workers"):
+        loaded.validate_parameters({"sources": ["examples"], "workers": 0})
+
+
 def test_task_run_names_and_tags_say_which_batch():
     from flows.ingest_flow import batch_tags
     from ingest.runtime.batch import Batch
@@ -302,6 +314,8 @@ def test_cancelling_runs_through_the_api(api, client, tmp_path):
             return None
 
     def task_running(run_id):
+        state = client.read_flow_run(run_id).state
+        assert not state.is_final(), f"{state}\n" + (tmp_path / "serve.log").read_text()[-3000:]
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
         return any(t.name.startswith("process-batch") and t.state and t.state.is_running() for t in runs)
 
