@@ -141,7 +141,7 @@ def test_a_rerun_over_unchanged_files_processes_no_document(tmp_path, monkeypatc
 # --- against a real server ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def api(prefect_server):
+def api(prefect_server):  # noqa: F811 - the fixture imported above
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings({PREFECT_API_URL: prefect_server}):
@@ -280,7 +280,6 @@ def test_cancelling_runs_through_the_api(api, client, tmp_path):
     """A multi-batch pool run and a one-batch run served by ``news-ingest serve`` are cancelled
     through the API: Cancelled within 10 s, no process left behind; the next run writes every row once."""
     import os
-    import signal
     import subprocess
     import sys
 
