@@ -198,7 +198,7 @@ def ingest_flow(
         values["argos_packages_dir"] = str(resolve_packages_dir())
     run_plan = prepared or pipeline.plan_run(sources, Settings.from_mapping(values))
     resolved = run_plan.settings
-    warming = runtime_workers.start(resolved)  # None when no pool, or the CLI (a previous run) started it
+    warming = runtime_workers.start(resolved)  # the pool's warm-up (the CLI's, if it started it); None: ready
     if warming is not None:
         warming.join()  # the pool's start-up is the flow's, not the first process-batch task's
     with task_runner_for(resolved) as runner:

@@ -40,6 +40,7 @@ PRELOAD_LINGUA = "ingest.runtime.preload_lingua"  # the same plus lingua's model
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_key: tuple | None = None
+_warming: threading.Thread | None = None  # the last start()'s warm-up
 
 
 def _preload_modules(settings: Settings) -> list[str]:
@@ -92,8 +93,10 @@ def start(settings: Settings) -> threading.Thread | None:
     start-up) overlaps with it.  Returns the thread (None when these settings use no pool)."""
     if not uses_pool(settings):
         return None
+    global _warming
     if _pool is not None and _pool_key == _key(settings):
-        return None  # started already (the CLI starts it before the flow asks again)
+        # started already (the CLI starts it before the flow asks again): its warm-up, if still going
+        return _warming if _warming is not None and _warming.is_alive() else None
 
     def warm() -> None:
         try:
@@ -105,6 +108,7 @@ def start(settings: Settings) -> threading.Thread | None:
 
     thread = threading.Thread(target=warm, name="ingest-workers-start", daemon=True)
     thread.start()
+    _warming = thread
     return thread
 
 
