@@ -4,7 +4,10 @@
 #   docker run --rm -v "$PWD/out:/out" news-ingest run /app/examples --out /out/demo
 #   docker run --rm -e PREFECT_API_URL=http://host.docker.internal:4200/api news-ingest \
 #       serve /app/examples --out s3://bucket/news --cron "0 * * * *"     # scheduled, visible in the UI
-#   docker run --rm -e PREFECT_API_URL=... --entrypoint prefect news-ingest worker start --pool news
+#   docker run --rm -e PREFECT_API_URL=... -v news-out:/app/out --entrypoint prefect news-ingest worker start --pool news
+# Output: /app/out (a volume owned by the image's user, uid 1000) is the one writable place under
+# /app; prefect.yaml's relative `out: out/scheduled` lands there.  Mount a volume or a host
+# directory writable by uid 1000 on it to keep the Parquet.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -35,7 +38,8 @@ RUN for pair in $ARGOS_MODELS; do \
     done
 
 # run as an unprivileged user; /app stays root-owned (read-only code and models)
-RUN useradd --create-home --uid 1000 app
+RUN useradd --create-home --uid 1000 app && mkdir -p /app/out && chown app:app /app/out
+VOLUME /app/out
 USER app
 ENV HOME=/home/app
 ENTRYPOINT ["news-ingest"]

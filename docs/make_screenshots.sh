@@ -3,7 +3,8 @@
 #   docs/make_screenshots.sh            (needs: chromium from Debian's packages, the project's venv active)
 # Starts `prefect server start` on a free port with a throw-away PREFECT_HOME, runs
 # `news-ingest run` on examples/ plus three broken inputs, screenshots the run's Artifacts tab and
-# two artifacts with headless Chromium, then stops the server.
+# two artifacts, the run's task runs and a deployment's custom-run form with headless Chromium,
+# then stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python}"
@@ -50,4 +51,15 @@ ui="http://127.0.0.1:$port/v2"
 shot docs/img/artifacts.png "$ui/runs/flow-run/$run_id?tab=Artifacts" 1400,1000
 shot docs/img/artifact-counts.png "$ui/artifacts/artifact/$counts_id" 1400,1000
 shot docs/img/artifact-summary.png "$ui/artifacts/artifact/$summary_id" 1400,1600
+# a deployment with prefect.yaml's parameters: its custom-run form shows the typed fields
+dep_id="$("$PY" - <<'PY'
+import yaml
+from flows.ingest_flow import ingest_flow
+[spec] = yaml.safe_load(open("prefect.yaml"))["deployments"]
+print(ingest_flow.to_deployment(name=spec["name"], parameters=spec["parameters"],
+                                description=spec["description"]).apply())
+PY
+)"
+shot docs/img/custom-run.png "$ui/deployments/deployment/$dep_id/run" 1400,2200
+shot docs/img/task-runs.png "$ui/runs/flow-run/$run_id?tab=TaskRuns" 1400,1000
 ls -l docs/img/

@@ -29,6 +29,7 @@ def count_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of the counts table, from ``Summary.to_dict()``."""
     rows = [
         ("run", "inputs", d["inputs"]),
+        ("run", "inputs unchanged (skipped)", d["inputs_unchanged"]),
         ("run", "articles written (new)", d["articles_new"]),
         ("run", "articles already present", d["articles_existing"]),
         ("run", "rejects", d["rejects"]),

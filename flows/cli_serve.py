@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
 
 def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
     """The flow parameters of the deployment: checked now, with local paths made absolute."""
-    from flows.ingest_flow import flow_settings
+    from flows.ingest_flow import flow_parameters
     from ingest.output.storage import Storage, StorageError, is_local
     from ingest.settings import SettingsError
     from ingest.sources.loaders import SourceError, plan
@@ -71,7 +71,8 @@ def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
         Storage(settings.out).check_writable()
     except (SourceError, StorageError) as exc:
         raise CliError(str(exc)) from None
-    return {"sources": sources, "out": settings.out, "settings": flow_settings(settings)}
+    # scheduled reruns skip local files whose content this output already holds
+    return {"sources": sources, **flow_parameters(settings.replace(skip_unchanged=True))}
 
 
 def schedule_from_args(args: argparse.Namespace) -> dict[str, Any]:

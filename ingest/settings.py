@@ -87,6 +87,10 @@ class Settings:
     dask_address: str | None = None
     row_group_size: int = 50_000
     progress: bool = True
+    # skip local input files whose content was already committed to this output under the same
+    # row-shaping settings (ingest.runtime.unchanged): a rerun over unchanged files reads, not processes.
+    # Off by default in the library (a rerun re-derives every row); on for Prefect deployments.
+    skip_unchanged: bool = False
 
     def __post_init__(self) -> None:
         if self.language_backend not in LANGUAGE_BACKENDS:

@@ -45,11 +45,15 @@ def _stop(proc: subprocess.Popen, group: bool = True, timeout: float = 30) -> in
     return proc.returncode
 
 
-def _batches(sources: list[str]) -> int:
+def _planned(sources: list[str]) -> int:
     from ingest.settings import Settings
     from ingest.sources.loaders import plan
 
-    return -(-sum(1 for _ in plan(sources, Settings())) // BATCH)
+    return sum(1 for _ in plan(sources, Settings()))
+
+
+def _batches(sources: list[str]) -> int:
+    return -(-_planned(sources) // BATCH)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +166,8 @@ def test_flow_run_on_server_reports_state_artifacts_and_logs(default_run, client
     assert len(runs) == 1
     run = runs[0]
     assert run.state.is_completed(), run.state
-    assert run.parameters["settings"]["batch_size"] == BATCH
+    assert run.parameters["batch_size"] == BATCH and run.parameters["workers"] == 2
+    assert re.fullmatch(r"ingest examples\+bad\d* -> out", run.name), run.name  # from the sources, not random
 
     arts = _artifacts(client, run.id)
     assert set(arts) == {"news-ingest-counts", "news-ingest-summary", "news-ingest-output"}
@@ -192,8 +197,14 @@ def test_flow_run_on_server_reports_state_artifacts_and_logs(default_run, client
 
     # batches, not articles, are the unit of work
     task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
-    names = Counter(t.name.rsplit("-", 1)[0] for t in task_runs)
-    assert names["process-batch"] == names["commit-batch"] == _batches(corpus) > 1
+    names = Counter(t.name.split("-batch-")[0] for t in task_runs)
+    assert names["process"] == names["commit"] == _batches(corpus) > 1
+    # ... named by batch number and counts, tagged by the kinds of input they hold
+    assert any(re.fullmatch(r"process-batch-001: \d+ inputs", t.name) for t in task_runs), [t.name for t in task_runs]
+    assert any(re.fullmatch(r"commit-batch-001: \d+ documents", t.name) for t in task_runs)
+    assert all(any(tag.startswith("kind:") for tag in t.tags) for t in task_runs if t.name.startswith("process-"))
+    # the Parquet's run_id is the flow run's id
+    assert set(articles.column("run_id").to_pylist()) == {str(run.id)} == {summary["run_id"]}
     assert all(t.state.is_completed() for t in task_runs)
 
     # the library's log records reach the flow run's logs
@@ -224,7 +235,7 @@ def test_dask_runner_writes_the_same_rows_as_the_default_runner(default_run, cor
     print(f"dask CLI run: {time.monotonic() - started:.1f}s", file=sys.stderr)
     assert r.returncode == 0, r.stderr[-3000:]
     [run] = _flow_runs_for(client, out)
-    assert run.state.is_completed() and run.parameters["settings"]["task_runner"] == "dask"
+    assert run.state.is_completed() and run.parameters["task_runner"] == "dask"
 
     def key_rows(path, columns):
         return sorted(tuple(row.values()) for row in _table(path).select(columns).to_pylist())
@@ -269,7 +280,9 @@ def test_serve_runs_on_an_interval_without_duplicates(api_env, client, tmp_path)
     first, second = (_counts(_artifacts(client, r.id)["news-ingest-counts"]) for r in done[:2])
     assert first[("run", "articles written (new)")] == len(ids)
     assert second[("run", "articles written (new)")] == 0
-    assert second[("run", "articles already present")] == len(ids)
+    # a scheduled rerun skips the files whose content this output holds: nothing loaded again
+    assert second[("run", "inputs unchanged (skipped)")] == _planned([str(EXAMPLES)])
+    assert second[("run", "inputs")] == 0
 
 
 @pytest.mark.slow
@@ -293,7 +306,7 @@ def test_prefect_deploy_with_a_process_work_pool(api_env, client, tmp_path):
 
     out = tmp_path / "deployed"
     flow_run = client.create_flow_run_from_deployment(
-        deployment.id, parameters={"out": str(out), "settings": {"task_runner": "threads"}})
+        deployment.id, parameters={"out": str(out), "task_runner": "threads"})
     prefect("worker", "start", "--pool", "news", "--run-once", timeout=180)
     [run] = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
     assert run.state.is_completed(), run.state

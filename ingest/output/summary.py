@@ -22,6 +22,7 @@ class Summary:
     run_id: str
     output: str
     planned_items: int = 0  # work items (files, URLs) planned
+    inputs_unchanged: int = 0  # local input files skipped: their content was already committed here
     inputs: int = 0  # input records (a .jsonl line, a feed entry, a file) seen
     articles_new: int = 0
     articles_existing: int = 0  # already in the output from an earlier run: not written again
@@ -82,6 +83,7 @@ class Summary:
             "run_id": self.run_id,
             "output": self.output,
             "inputs": self.inputs,
+            "inputs_unchanged": self.inputs_unchanged,
             "articles": self.articles,
             "articles_new": self.articles_new,
             "articles_existing": self.articles_existing,

@@ -81,6 +81,8 @@ class Pipeline:
         self._updates: list[StateUpdate] = []
         self._index = None
         self._lock = None
+        self._inputs = None  # CommittedInputs: content hashes of committed local inputs
+        self._batch_hashes: dict[int, list[tuple[str, str]]] = {}
         self._date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
 
     def start(self) -> None:
@@ -100,17 +102,24 @@ class Pipeline:
         for ids in self.storage.iter_column_values(REJECTS_DIR, "reject_id"):
             self._existing_rejects.update(ids)
         self._index = StoryIndex(self.settings.state_dir, self.settings)
+        if self.settings.skip_unchanged:
+            from ingest.runtime.unchanged import CommittedInputs
+
+            self._inputs = CommittedInputs(self.settings.state_dir, self.settings)
         logger.info("run %s: writing to %s (%d articles already there)", self.run_id, self.summary.output,
                     len(self._existing_articles))
 
     def batches(self, sources: "Iterable[str] | RunPlan") -> Iterator[Batch]:
         items = iter(sources.items) if isinstance(sources, RunPlan) else plan(sources, self.settings)
+        hashed = self._inputs.fresh(items) if self._inputs is not None else ((item, None) for item in items)
         for number in itertools.count(1):
-            chunk = list(itertools.islice(items, self.settings.batch_size))
+            chunk = list(itertools.islice(hashed, self.settings.batch_size))
+            self.summary.inputs_unchanged = self._inputs.skipped if self._inputs is not None else 0
             if not chunk:
                 return
             self.summary.planned_items += len(chunk)
-            yield Batch(number, chunk)
+            self._batch_hashes[number] = [(item.location, digest) for item, digest in chunk if digest]
+            yield Batch(number, [item for item, _ in chunk])
 
     def commit(self, result: BatchResult) -> None:
         """Take one processed batch (in batch order): stories, idempotency, final atomic write.
@@ -128,6 +137,9 @@ class Pipeline:
             if ("rejects", i) not in self._committed_parts:
                 self._commit_rejects(path, self._final_name(REJECTS_DIR, result.number, i))
                 self._committed_parts.add(("rejects", i))
+        hashes = self._batch_hashes.pop(result.number, None)
+        if hashes and self._inputs is not None:  # the batch's rows are written: its inputs are done
+            self._inputs.record(hashes)
 
     def _final_name(self, directory: str, number: int, part: int) -> str:
         suffix = f"-{part + 1:04d}" if part else ""  # most batches have one part: part-<run>-000001.parquet
@@ -206,6 +218,9 @@ class Pipeline:
         if self._index is not None:
             self._index.close()
             self._index = None
+        if self._inputs is not None:
+            self._inputs.close()
+            self._inputs = None
         if self._lock is not None:
             self._lock.release()
             self._lock = None

@@ -40,6 +40,7 @@ PRELOAD_LINGUA = "ingest.runtime.preload_lingua"  # the same plus lingua's model
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_key: tuple | None = None
+_warming: threading.Thread | None = None  # the last start()'s warm-up
 
 
 def _preload_modules(settings: Settings) -> list[str]:
@@ -92,8 +93,10 @@ def start(settings: Settings) -> threading.Thread | None:
     start-up) overlaps with it.  Returns the thread (None when these settings use no pool)."""
     if not uses_pool(settings):
         return None
+    global _warming
     if _pool is not None and _pool_key == _key(settings):
-        return None  # started already (the CLI starts it before the flow asks again)
+        # started already (the CLI starts it before the flow asks again): its warm-up, if still going
+        return _warming if _warming is not None and _warming.is_alive() else None
 
     def warm() -> None:
         try:
@@ -105,6 +108,7 @@ def start(settings: Settings) -> threading.Thread | None:
 
     thread = threading.Thread(target=warm, name="ingest-workers-start", daemon=True)
     thread.start()
+    _warming = thread
     return thread
 
 
@@ -115,6 +119,23 @@ def shutdown() -> None:
         if _pool is not None:
             _pool.shutdown(wait=True, cancel_futures=True)
             _pool, _pool_key = None, None
+
+
+def terminate() -> None:
+    """End the pool now, without waiting for the batches it is running (a cancelled run): its
+    worker processes are killed and the fork server is stopped.  What they staged is redone (or
+    removed) by the next run over the same output."""
+    global _pool, _pool_key
+    with _lock:
+        executor, _pool, _pool_key = _pool, None, None
+    for child in multiprocessing.active_children():  # the pool's workers (started from this process)
+        try:
+            child.kill()
+        except OSError:
+            pass
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)
+    stop_forkserver()
 
 
 atexit.register(shutdown)
