@@ -65,6 +65,10 @@ ROBOTS_TTL_S = 3600.0
 ROBOTS_FAILURE_TTL_S = 300.0
 MAX_CRAWL_DELAY_S = 30.0
 MAX_RETRY_AFTER_S = 30.0
+# request starts are spaced 10% more than 1/rate: a request on a new connection reaches the server
+# tens of milliseconds after its start, one on a kept-alive connection at once, and the server must
+# still never see more than `rate` requests in any one second
+RATE_MARGIN = 1.1
 
 # the settings a Fetcher depends on (its cache key)
 _FETCH_FIELDS = ("user_agent", "connect_timeout_s", "read_timeout_s", "max_retries", "backoff_s", "max_redirects",
@@ -342,7 +346,7 @@ class Fetcher:
     def _once(self, url: str, headers, accept, limit: int, budget: "_Budget") -> FetchResult:
         host = urlsplit(url).hostname or ""
         rate = self.settings.per_host_rate
-        interval = max(1.0 / rate if rate > 0 else 0.0, self._crawl_delay.get(host, 0.0))
+        interval = max(RATE_MARGIN / rate if rate > 0 else 0.0, self._crawl_delay.get(host, 0.0))
         with _limiter(host, self.settings.per_host_concurrency).slot(self._schedule, host, interval) as waited:
             budget.extend(waited)  # waiting for the host's turn is not this URL's time
             left = budget.left()
