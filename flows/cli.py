@@ -197,6 +197,9 @@ def run_main() -> None:  # pragma: no cover - the console script
 
     sys.stdout.flush()
     sys.stderr.flush()
+    # logs first, while Prefect's temporary server (stopped by an exit handler registered after
+    # logging's) still takes them: the other way round, logging waited 5 s for a gone server
+    logging.shutdown()
     run_exit_handlers()
     sys.stdout.flush()
     sys.stderr.flush()
