@@ -234,7 +234,9 @@ def guard_parent(expected_parent: int | None = None, use_pdeathsig: bool = True)
 def _worker_init() -> None:
     """Each worker: ignore SIGINT (the parent stops the run), end with the fork server."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    guard_parent()
+    # forked by the fork server's only thread: PR_SET_PDEATHSIG is safe; spawned by one of the
+    # pool owner's threads (no fork server), it could fire when that thread ends: the pid watch only
+    guard_parent(use_pdeathsig=os.environ.get(PARENT_ENV) != str(os.getppid()))
 
 
 def replay(records: list[tuple[str, int, str]]) -> None:
