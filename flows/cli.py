@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.cli_signals import Stopper, supervise_temporary_server
     from ingest.runtime import workers
 
-    def report(result: dict[str, Any], note: str = "") -> None:  # noqa: ARG001
+    def report(result: dict[str, Any]) -> None:
         if args.json:
             json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
             sys.stdout.write("\n")
@@ -191,8 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_main() -> None:  # pragma: no cover - the console script
     code = main()
     # Exit once the exit handlers have run (Prefect's temporary server stopped, the workers ended,
-    # logs flushed), without the interpreter's teardown: freeing what Prefect, pyarrow and the
-    # models left took 4-7 s of a 5-9 s exit after a Ctrl-C on a loaded machine.
+    # logs flushed), without the interpreter's teardown: its garbage collection over everything
+    # Prefect, pyarrow and the models left took seconds of a 9 s exit after a Ctrl-C here.
     from ingest.compat import run_exit_handlers
 
     sys.stdout.flush()

@@ -29,7 +29,7 @@ SUPERVISOR = Path(__file__).with_name("supervise.py")
 class Stopper:
     """Installs the SIGINT/SIGTERM handlers of a run (use as a context manager)."""
 
-    def __init__(self, print_summary: Callable[[dict[str, Any], str], None]) -> None:
+    def __init__(self, print_summary: Callable[[dict[str, Any]], None]) -> None:
         self.print_summary = print_summary
         self.signum: int | None = None
         self.summary = None  # the run's live ingest Summary (set by the progress hook)
@@ -75,7 +75,7 @@ class Stopper:
         if self.summary is not None:
             self.summary.interrupted = True
             self.summary.finished()
-            self.print_summary(self.summary.to_dict(), "")
+            self.print_summary(self.summary.to_dict())
         print(f"news-ingest: stopped without waiting for the run to end (not ended {GRACE_S:g} s after the "
               "signal; Prefect's API may be gone): its final state is not recorded there",
               file=sys.stderr, flush=True)
