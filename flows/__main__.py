@@ -1,6 +1,4 @@
 """``python -m flows`` runs the ``news-ingest`` command line."""
-import sys
+from flows.cli import run_main
 
-from flows.cli import main
-
-sys.exit(main())
+run_main()

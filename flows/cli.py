@@ -12,7 +12,17 @@ import os
 import sys
 from typing import Any, Sequence
 
-from flows.cli_options import EXIT_ERROR, EXIT_OK, CliError, Formatter, add_run_arguments, settings_from_args
+from flows.cli_options import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    Formatter,
+    Parser,
+    UsageError,
+    add_run_arguments,
+    settings_from_args,
+)
 
 logger = logging.getLogger("news_ingest.cli")
 
@@ -28,7 +38,7 @@ Exit status: 0 when the run completed (even with rejected inputs), 1 on an error
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="news-ingest",
         description="Multilingual news ingestion: load or fetch news, extract articles, detect languages "
                     "per segment, translate offline, group stories, write Parquet.",
@@ -57,38 +67,65 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     from ingest.output.storage import Storage, StorageError
     from ingest.runtime.pipeline import plan_run
+    from ingest.runtime.state import RunLockedError
     from ingest.settings import SettingsError
     from ingest.sources.loaders import SourceError
 
     if not args.sources and not args.sources_file:
-        raise CliError("nothing to ingest: give at least one SOURCE or --sources FILE")
+        raise UsageError("nothing to ingest: give at least one SOURCE or --sources FILE")
     try:
         settings = settings_from_args(args)
     except SettingsError as exc:
-        raise CliError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     try:
         run_plan = plan_run(args.sources, settings)  # the run's one plan: lists files, reads none
         Storage(settings.out).check_writable()
-    except (SourceError, StorageError) as exc:
+        check_not_locked(settings)
+    except (SourceError, StorageError, RunLockedError) as exc:
         raise CliError(str(exc)) from None
 
     if not args.verbose:  # a quiet terminal; the run's logs still reach the Prefect API (the UI) at INFO
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    from flows.cli_signals import Stopper, supervise_temporary_server
     from ingest.runtime import workers
 
-    workers.start(run_plan.settings)  # the workers' models load while Prefect starts up
-    from flows.ingest_flow import run_ingest
-    from flows.progress import make_progress
+    def report(result: dict[str, Any]) -> None:
+        if args.json:
+            json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
+            sys.stdout.write("\n")
+        else:
+            for line in summary_lines(result):
+                print(line)
+        sys.stdout.flush()
 
-    with make_progress(len(run_plan.items), enabled=settings.progress) as progress:
-        result = run_ingest(run_plan, args.sources, progress=progress)
-    if args.json:
-        json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        for line in summary_lines(result):
-            print(line)
+    with Stopper(report) as stopper:
+        supervise_temporary_server()
+        workers.start(run_plan.settings)  # the workers' models load while Prefect starts up
+        from flows.ingest_flow import run_ingest
+        from flows.progress import make_progress
+
+        with make_progress(len(run_plan.items), enabled=settings.progress) as progress:
+            def on_commit(summary) -> None:
+                stopper.summary = summary
+                if progress:
+                    progress(summary)
+
+            result = run_ingest(run_plan, args.sources, progress=on_commit)
+        report(result)
+        if result.get("interrupted") or stopper.signum is not None:
+            return stopper.exit_code
     return EXIT_OK
+
+
+def check_not_locked(settings) -> None:
+    """Fail at once (before workers and Prefect start) when another run holds the output's lock;
+    the run takes the lock itself later (this is a courtesy, not the guard)."""
+    from ingest.runtime.pipeline import resolve_state_dir
+    from ingest.runtime.state import RunLock
+
+    lock = RunLock(resolve_state_dir(settings))
+    lock.acquire()
+    lock.release()
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
@@ -106,6 +143,9 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         f"rejects: {result['rejects']} ({rej})",
         f"written to: {result['output']}/articles and {result['output']}/rejects",
     ]
+    if result.get("interrupted"):
+        lines.append(f"interrupted: {result.get('done_items', 0)} of {result.get('planned_items', 0)} work items "
+                     "of the planned batches committed; run the same command again to complete the rest")
     if result.get("missing_translation_pairs"):
         lines.append("missing translation models; install them with:")
         for pair, n in result["missing_translation_pairs"].items():
@@ -130,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = logging.StreamHandler()
     handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if not verbose:  # Prefect logs a failed run with its traceback; the error is shown once, as one line
+        handler.addFilter(lambda record: not record.name.startswith("prefect"))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
     logging.getLogger("ingest").setLevel(logging.DEBUG if verbose else logging.INFO)  # INFO reaches Prefect's logs
     try:
@@ -141,9 +183,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verbose:
             raise
         message = str(exc) if isinstance(exc, CliError) else f"{type(exc).__name__}: {exc}"
+        message = " ".join(message.split())  # one line, whatever the exception's text holds
         print(f"news-ingest: error: {message}", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
+
+
+def run_main() -> None:  # pragma: no cover - the console script
+    code = main()
+    # Exit once the exit handlers have run (Prefect's temporary server stopped, the workers ended,
+    # logs flushed), without the interpreter's teardown: its garbage collection over everything
+    # Prefect, pyarrow and the models left took seconds of a 9 s exit after a Ctrl-C here.
+    from ingest.compat import run_exit_handlers
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # logs first, while Prefect's temporary server (stopped by an exit handler registered after
+    # logging's) still takes them: the other way round, logging waited 5 s for a gone server
+    logging.shutdown()
+    run_exit_handlers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run_main()

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143  # 128 + the signal's number, as shells report it
 
 
 class CliError(Exception):
     """An error to show the user as one line."""
+
+
+class UsageError(CliError):
+    """Bad usage (exit status 2): the message names the flag or argument."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with bad usage reported as one line naming the flag (exit status 2), not a usage dump."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
@@ -37,7 +50,8 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
                      help="a TOML/YAML file declaring feeds (see README)")
     run.add_argument("--offline", action="store_true", help="no network at all; feeds use their embedded content")
     run.add_argument("--no-translate", action="store_true", help="skip translation (status 'disabled')")
-    run.add_argument("--target-language", default="en", metavar="LANG", help="ISO 639-1 code to translate into")
+    run.add_argument("--target-language", type=language, default="en", metavar="LANG",
+                     help="ISO 639-1 code to translate into")
     run.add_argument("--language-backend", choices=["lingua", "langdetect"], default=None,
                      help="language identification backend (default: the library's)")
     run.add_argument("--language-max-chars", type=positive_int, metavar="N",
@@ -61,18 +75,18 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
                           "slightly lower recall (see README, Performance)")
     run.add_argument("--max-document-bytes", type=positive_int, metavar="N",
                      help=f"largest input document accepted (default: {_settings_default('max_document_bytes')})")
-    run.add_argument("--extraction-timeout", type=float, metavar="S", help="time limit per document for extraction "
+    run.add_argument("--extraction-timeout", type=number(minimum=0, exclusive=True), metavar="S", help="time limit per document for extraction "
                      f"and for language identification (default: {_settings_default('extraction_timeout_s')})")
     run.add_argument("--max-batch-records", type=positive_int, metavar="N",
                      help=f"records staged per part of a batch (default: {_settings_default('max_batch_records')})")
-    run.add_argument("--near-duplicate-threshold", type=float, metavar="X",
+    run.add_argument("--near-duplicate-threshold", type=fraction, metavar="X",
                      help=f"similarity for near copies (default: {_settings_default('near_duplicate_threshold')})")
-    run.add_argument("--story-threshold", type=float, metavar="X",
+    run.add_argument("--story-threshold", type=fraction, metavar="X",
                      help=f"similarity for same-story reports (default: {_settings_default('story_threshold')})")
-    run.add_argument("--story-crosslingual-threshold", type=float, metavar="X",
+    run.add_argument("--story-crosslingual-threshold", type=fraction, metavar="X",
                      help="same-story similarity on names and numbers alone, across languages "
                           f"(default: {_settings_default('story_crosslingual_threshold')})")
-    run.add_argument("--story-window-days", type=float, metavar="D",
+    run.add_argument("--story-window-days", type=number(minimum=0, exclusive=True), metavar="D",
                      help=f"publication-time window for same-story reports (default: {_settings_default('story_window_days')})")
     run.add_argument("--state-dir", metavar="DIR", help="where fetch state and the story index live "
                                                         "(default: OUT/_state for a local OUT)")
@@ -80,7 +94,7 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
                      help="allow fetching from loopback/private addresses (off: SSRF protection)")
     run.add_argument("--no-robots", action="store_true", help="do not consult robots.txt (not recommended)")
     run.add_argument("--user-agent", metavar="UA", help="User-Agent header for HTTP requests")
-    run.add_argument("--per-host-rate", type=float, metavar="R",
+    run.add_argument("--per-host-rate", type=number(minimum=0, maximum=1000), metavar="R",
                      help=f"requests per second per host, 0: no limit (default: {_settings_default('per_host_rate')})")
     run.add_argument("--per-host-concurrency", type=positive_int, metavar="N",
                      help=f"parallel requests per host (default: {_settings_default('per_host_concurrency')})")
@@ -105,10 +119,43 @@ def positive_int(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
     return number
+
+
+def number(minimum: float | None = None, maximum: float | None = None, exclusive: bool = False):
+    """An argparse type: a finite float in [minimum, maximum] (``exclusive``: above ``minimum``)."""
+    def parse(value: str) -> float:
+        try:
+            result = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if not math.isfinite(result):
+            raise argparse.ArgumentTypeError(f"must be a finite number: {value!r}")
+        if minimum is not None and (result <= minimum if exclusive else result < minimum):
+            raise argparse.ArgumentTypeError(f"must be {'above' if exclusive else 'at least'} {minimum:g}: {value}")
+        if maximum is not None and result > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:g}: {value}")
+        return result
+    parse.__name__ = "number"
+    return parse
+
+
+def fraction(value: str) -> float:
+    """An argparse type: a similarity in (0, 1]."""
+    return number(minimum=0, maximum=1, exclusive=True)(value)
+
+
+def language(value: str) -> str:
+    """An argparse type: an ISO 639-1 code, case-folded (``EN`` -> ``en``)."""
+    from ingest.settings import language_code
+
+    code = language_code(value)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"not an ISO 639-1 language code such as 'en' or 'de': {value!r}")
+    return code
 
 
 def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None):

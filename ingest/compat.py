@@ -8,6 +8,14 @@ instead of quietly disabling a guard.
   limits in any thread, ``ingest.guard``).
 - ``stop_forkserver``: ``multiprocessing.forkserver._forkserver._stop`` (restart the fork server
   with other preloaded models, ``ingest.runtime.workers``).
+- ``pool_processes``: ``concurrent.futures.ProcessPoolExecutor._processes`` (the worker processes,
+  to kill them when a run stops; Python 3.14 has ``terminate_workers()``, used where present).
+- ``redirect_popen``: replaces the ``subprocess`` module a library module sees by one whose
+  ``Popen`` rewrites the arguments (the CLI starts Prefect's temporary API server,
+  ``prefect.server.api.server.SubprocessASGIServer._run_uvicorn_command``, in a session of its own
+  under a supervisor that ends it with the CLI; Prefect has no hook for it).
+- ``run_exit_handlers``: ``atexit._run_exitfuncs`` (the CLI runs the exit handlers, then leaves
+  with ``os._exit`` instead of the interpreter's slow teardown).
 - ``guarded_http_transport``: replaces ``httpx.HTTPTransport._pool`` by an identical
   ``httpcore.ConnectionPool`` with our network backend (httpx has no public hook for it; the SSRF
   guard resolves and checks every address it connects to, ``ingest.sources.http``).
@@ -39,6 +47,48 @@ def stop_forkserver() -> bool:
         return False
     stop()
     return True
+
+
+def pool_processes(executor) -> list:
+    """The ``multiprocessing.Process`` objects of a ``ProcessPoolExecutor`` (empty when unknown)."""
+    processes = getattr(executor, "_processes", None)
+    return list(processes.values()) if isinstance(processes, dict) else []
+
+
+def redirect_popen(module, rewrite) -> bool:
+    """Make ``module``'s calls to ``subprocess.Popen(...)`` go through ``rewrite(args, kwargs) ->
+    (args, kwargs)`` (``args`` the command, given by position or as ``args=``).  Idempotent; False
+    when ``module`` does not use ``subprocess`` that way (nothing is changed)."""
+    import subprocess
+
+    seen = getattr(module, "subprocess", None)
+    if getattr(seen, "_ingest_redirected", False):
+        return True
+    if seen is not subprocess:
+        return False
+
+    class _Popen(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            command = kwargs.pop("args") if "args" in kwargs else args[0]
+            command, kwargs = rewrite(list(command), kwargs)
+            super().__init__(command, *args[1:], **kwargs)
+
+    class _Subprocess:
+        _ingest_redirected = True
+        Popen = _Popen
+
+        def __getattr__(self, name):
+            return getattr(subprocess, name)
+
+    module.subprocess = _Subprocess()
+    return True
+
+
+def run_exit_handlers() -> None:
+    """Run (and clear) the functions registered with ``atexit``, as the interpreter does at exit."""
+    import atexit
+
+    atexit._run_exitfuncs()
 
 
 def guarded_http_transport(limits, network_backend):

@@ -6,6 +6,7 @@ Built once at the edge (the CLI or a Prefect flow's parameters) and passed down.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -13,6 +14,27 @@ from typing import Any, Mapping
 LANGUAGE_BACKENDS = ("lingua", "langdetect")
 TASK_RUNNERS = ("local", "threads", "dask")
 COMPUTE_TYPES = ("int8", "int8_float32", "float32", "float16", "default")
+
+
+# ISO 639-1 (the two-letter codes), plus argos-translate's own "zt" (Chinese, traditional) and "pb"
+# (Portuguese, Brazil), which its models use as target codes
+ISO_639_1 = frozenset("""
+aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz
+ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik
+io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml
+mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd
+se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi
+vo wa wo xh yi yo za zh zu
+""".split())
+TRANSLATION_CODES = ISO_639_1 | {"zt", "pb"}
+
+
+def language_code(value: object) -> str | None:
+    """The ISO 639-1 code ``value`` names (case-folded, trimmed), or None when it names none."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().casefold()
+    return code if code in TRANSLATION_CODES else None
 
 
 class SettingsError(ValueError):
@@ -74,6 +96,7 @@ class Settings:
     allow_private_addresses: bool = False
     sources_file: str | None = None
     fetch_deadline_s: float = 60.0  # wall-clock limit for one response (slow-drip servers)
+    url_deadline_s: float = 90.0  # wall-clock limit for one URL, all attempts and backoff included
     fetch_feed_articles: bool = True  # fetch each feed entry's page (False: use the feed's content)
     feed_fetch_workers: int = 4  # threads fetching one feed's article pages (per-host limits still apply)
 
@@ -101,8 +124,15 @@ class Settings:
             raise SettingsError(f"task_runner must be one of {', '.join(TASK_RUNNERS)}, got {self.task_runner!r}")
         if self.compute_type not in COMPUTE_TYPES:
             raise SettingsError(f"compute_type must be one of {', '.join(COMPUTE_TYPES)}, got {self.compute_type!r}")
-        if not (isinstance(self.target_language, str) and 2 <= len(self.target_language) <= 3):
+        code = language_code(self.target_language)
+        if code is None:
             raise SettingsError(f"target_language must be an ISO 639-1 code such as 'en', got {self.target_language!r}")
+        if code != self.target_language:
+            object.__setattr__(self, "target_language", code)
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SettingsError(f"{f.name} must be a finite number, got {value}")
         for name in ("near_duplicate_threshold", "story_threshold", "story_crosslingual_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise SettingsError(f"{name} must be in (0, 1], got {getattr(self, name)}")
@@ -120,7 +150,7 @@ class Settings:
         for name in ("max_body_bytes", "per_host_concurrency", "feed_fetch_workers"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("connect_timeout_s", "read_timeout_s", "fetch_deadline_s"):
+        for name in ("connect_timeout_s", "read_timeout_s", "fetch_deadline_s", "url_deadline_s"):
             if not getattr(self, name) > 0:
                 raise SettingsError(f"{name} must be a positive number of seconds, got {getattr(self, name)}")
         for name in ("max_retries", "max_redirects", "backoff_s", "per_host_rate"):

@@ -47,6 +47,7 @@ class Request:
     method: str
     path: str  # with query
     headers: dict[str, str]  # lower-case names
+    at: float = field(default_factory=time.time)  # when the request arrived (wall clock)
 
 
 Route = Union[Reply, list, Callable[[Request], Reply]]
@@ -103,6 +104,18 @@ class LocalServer:
     def total(self) -> int:
         with self._lock:
             return sum(self._counts.values())
+
+    def max_in_window(self, seconds: float = 1.0, path_prefix: str = "/") -> int:
+        """The most requests (for paths starting with ``path_prefix``) that arrived within any
+        ``seconds``-long window (half-open: a request exactly ``seconds`` after another is the next window)."""
+        with self._lock:
+            times = sorted(r.at for r in self.requests if r.path.startswith(path_prefix))
+        best, first = 0, 0
+        for last, t in enumerate(times):
+            while t - times[first] >= seconds:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
 
     def reset_counts(self) -> None:
         with self._lock:

@@ -71,3 +71,56 @@ def test_trafilatura_byline_search():
     assert compat.trafilatura_byline(tree) == "By Logan C. Ritchie", \
         "trafilatura's author XPaths moved: the metadata step lost its byline fallback"
     assert etree.tostring(tree) == before  # the caller's tree is left as it was
+
+
+def test_pool_processes_lists_a_process_pools_workers():
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as executor:
+        executor.submit(int, "1").result(timeout=120)
+        processes = compat.pool_processes(executor)
+        assert len(processes) == 1 and processes[0].is_alive(), \
+            "ProcessPoolExecutor._processes is gone: a stopping run cannot end its workers at once"
+
+
+def test_prefect_server_starts_its_process_through_module_level_subprocess_popen():
+    import inspect
+
+    from prefect.server.api import server
+
+    source = inspect.getsource(server.SubprocessASGIServer._run_uvicorn_command)
+    assert "subprocess.Popen(" in source and "args=" in source, \
+        "Prefect starts its temporary server another way: it would die with a Ctrl-C and outlive a killed CLI"
+
+
+def test_redirect_popen_rewrites_a_modules_subprocess_calls():
+    import subprocess
+    import sys
+    import types
+
+    module = types.ModuleType("fake_library")
+    module.subprocess = subprocess
+    seen = []
+
+    def rewrite(command, kwargs):
+        seen.append(list(command))
+        return [sys.executable, "-c", "print('rewritten')"], {**kwargs, "stdout": subprocess.PIPE}
+
+    assert compat.redirect_popen(module, rewrite) and compat.redirect_popen(module, rewrite)  # idempotent
+    proc = module.subprocess.Popen(args=["false"])
+    assert proc.communicate(timeout=60)[0].strip() == b"rewritten" and seen == [["false"]]
+    assert module.subprocess.TimeoutExpired is subprocess.TimeoutExpired  # the rest is the real module
+    assert subprocess.Popen is not module.subprocess.Popen  # nothing else changed
+
+
+def test_run_exit_handlers_runs_atexit_functions():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import atexit, os; from ingest import compat; atexit.register(print, 'ran', flush=True); "
+            "compat.run_exit_handlers(); os._exit(0)")  # in a process of its own: they run once, then are gone
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.stdout == "ran\n", "atexit._run_exitfuncs is gone: the CLI's exit handlers would not run"

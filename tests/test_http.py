@@ -277,3 +277,117 @@ def test_fetch_settings_are_validated():
         Settings(max_retries=-1)
     with pytest.raises(SettingsError):
         Settings(per_host_concurrency=0)
+
+
+# --- RFC 9309 robots.txt, shared limits, the per-URL deadline, embedded IPv4 ------------------------
+
+ROBOTS_9309 = (b"User-agent: *\n"
+               b"Disallow: /*.html$\n"          # `$`: ends with .html
+               b"Allow: /news/\n"
+               b"Disallow: /news/private/\n"    # longer match wins over Allow: /news/
+               b"Disallow: /docs/\n"
+               b"Allow: /docs/public/\n"        # longer Allow wins over Disallow: /docs/
+               b"Disallow: /shop/*/cart\n"      # wildcard in the middle
+               b"Allow: /tie\n"
+               b"Disallow: /tie\n")             # equal length: allow wins
+
+
+@pytest.mark.parametrize("path, allowed", [
+    ("/news/a.html", False), ("/news/a.htmlx", True), ("/news/a.html?x=1", True),
+    ("/news/private/x", False), ("/news/public", True),
+    ("/docs/public/y", True), ("/docs/other", False),
+    ("/shop/42/cart", False), ("/shop/42/basket", True), ("/shop/cart", True),
+    ("/tie", True),
+])
+def test_robots_txt_read_the_rfc_9309_way(server, settings, path, allowed):
+    server.route("/robots.txt", Reply(body=ROBOTS_9309, content_type="text/plain"))
+    server.route(urlsplit_path(path), Reply(body=ARTICLE.encode()))
+    fetcher = Fetcher(settings)
+    if allowed:
+        assert fetcher.fetch(server.url(path)).status == 200
+        assert server.count(urlsplit_path(path)) == 1
+    else:
+        assert _error(fetcher, server.url(path)).reason == "robots_disallowed"
+        assert server.count(urlsplit_path(path)) == 0  # counted server-side: never asked for
+    assert server.count("/robots.txt") == 1
+
+
+def urlsplit_path(path: str) -> str:
+    return path.split("?", 1)[0]
+
+
+def _fetch_in_process(args) -> list[str]:
+    """A worker process of its own: its own Fetcher, the run's state directory shared."""
+    settings, urls = args
+    fetcher = Fetcher(settings)
+    reasons = []
+    for url in urls:
+        try:
+            fetcher.fetch(url)
+            reasons.append("ok")
+        except FetchError as exc:
+            reasons.append(exc.reason)
+    return reasons
+
+
+def test_rate_and_robots_shared_by_processes_through_the_state_dir(server, settings, tmp_path):
+    import multiprocessing
+
+    server.route("/robots.txt", Reply(body=b"User-agent: *\nDisallow: /no\n", content_type="text/plain"))
+    server.route("/p", Reply(body=ARTICLE.encode()))
+    shared = settings.replace(per_host_rate=2.0, per_host_concurrency=2, state_dir=str(tmp_path))
+    urls = [server.url(f"/p?n={i}") for i in range(4)]
+    ctx = multiprocessing.get_context("spawn")  # two fresh processes, as two workers of a run
+    with ctx.Pool(2) as pool:
+        results = pool.map(_fetch_in_process, [(shared, urls[:2] + [server.url("/no")]), (shared, urls[2:])],
+                           chunksize=1)
+    assert results == [["ok", "ok", "robots_disallowed"], ["ok", "ok"]]
+    assert server.count("/robots.txt") == 1  # once for the run, not once per process
+    assert server.max_in_window(1.0, "/p") <= 2
+    times = sorted(r.at for r in server.requests if r.path.startswith("/p"))
+    assert times[-1] - times[0] >= 1.4  # 4 starts, at least 0.5 s apart
+
+
+def test_retry_after_holds_the_host_back(server, settings):
+    server.route("/busy", [Reply(status=503, headers={"Retry-After": "1"}), Reply(body=ARTICLE.encode())])
+    server.route("/other", Reply(body=ARTICLE.encode()))
+    fetcher = Fetcher(settings.replace(respect_robots=False, backoff_s=0.01))
+    started = time.monotonic()
+    assert fetcher.fetch(server.url("/busy")).attempts == 2
+    assert time.monotonic() - started >= 0.9
+    server.route("/limited", Reply(status=429, headers={"Retry-After": "1"}))
+    assert _error(fetcher, server.url("/limited")).reason == "http_429"
+    started = time.monotonic()
+    fetcher.fetch(server.url("/other"))  # another page of the host waits for the Retry-After too
+    assert time.monotonic() - started >= 0.8
+
+
+def test_dripping_server_rejected_timeout_within_the_url_deadline(server, settings):
+    assert Settings().url_deadline_s <= 90  # the default total per URL, retries included
+    fetcher = Fetcher(settings.replace(respect_robots=False, fetch_deadline_s=1.0, url_deadline_s=2.5,
+                                       max_retries=5, backoff_s=0.05))
+    server.route("/drip", lambda request: Reply(stream=slow_drip(600, b"x", 0.1)))  # 1 byte per 0.1 s, 60 s
+    started = time.monotonic()
+    error = _error(fetcher, server.url("/drip"))
+    elapsed = time.monotonic() - started
+    assert error.reason == "timeout"
+    assert elapsed < 2.5 + 1.5, elapsed  # the deadline, plus a loaded machine's slack; never 6 x 1 s
+    assert 2 <= server.count("/drip") <= 3  # retried while time was left, not 6 times
+
+
+@pytest.mark.parametrize("ip", [
+    "2002:7f00:1::", "2002:a00:1::1", "2002:c0a8:101::",       # 6to4 of 127.0.0.1, 10.0.0.1, 192.168.1.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",                   # Teredo, client 127.0.0.1 (obfuscated)
+    "2001:0:7f00:1::1",                                       # Teredo, server 127.0.0.1
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1",  # NAT64 (well-known and local-use)
+    "::127.0.0.1", "::10.0.0.1", "::169.254.169.254",         # IPv4-compatible
+    "::ffff:127.0.0.1", "::ffff:10.1.2.3", "::ffff:169.254.169.254",  # IPv4-mapped
+])
+def test_ipv6_forms_embedding_a_private_ipv4_are_refused(ip):
+    assert address_allowed(ip) is False
+    assert address_allowed(ip, allow_private=True)
+
+
+def test_ipv6_embedding_a_public_ipv4_is_judged_by_it():
+    assert address_allowed("64:ff9b::5db8:d822")  # NAT64 of 93.184.216.34
+    assert address_allowed("::ffff:93.184.216.34")

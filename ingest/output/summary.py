@@ -38,6 +38,7 @@ class Summary:
     done_items: int = 0
     started_at: float = field(default_factory=time.time)
     seconds: float = 0.0
+    interrupted: bool = False  # stopped early (SIGINT/SIGTERM): what is counted here is what was written
 
     # counting ----------------------------------------------------------------------------
     def count_batch(self, result: Any) -> None:
@@ -97,6 +98,9 @@ class Summary:
             "duplicates": dict(sorted(self.duplicates.items())),
             "missing_translation_pairs": {f"{s}-{t}": n for (s, t), n in sorted(self.missing_pairs.items())},
             "seconds": round(self.seconds, 2),
+            "planned_items": self.planned_items,
+            "done_items": self.done_items,
+            "interrupted": self.interrupted,
         }
 
     def lines(self) -> list[str]:

@@ -14,6 +14,7 @@ import itertools
 import logging
 import uuid
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
@@ -28,7 +29,7 @@ from ingest.output.writer import (
     with_story_columns,
 )
 from ingest.records import StateUpdate
-from ingest.runtime import workers
+from ingest.runtime import stop, workers
 from ingest.runtime.batch import (
     ARTICLES_DIR,
     DEDUP_FEATURES,
@@ -79,6 +80,7 @@ class Pipeline:
         self._counted_batch: int | None = None  # the batch being committed (a retried commit counts once)
         self._committed_parts: set[tuple[str, int]] = set()
         self._updates: list[StateUpdate] = []
+        self._batch_updates: list[StateUpdate] = []
         self._index = None
         self._lock = None
         self._inputs = None  # CommittedInputs: content hashes of committed local inputs
@@ -127,7 +129,7 @@ class Pipeline:
         committed are skipped and the batch is counted once."""
         if self._counted_batch != result.number:
             self.summary.count_batch(result)
-            self._updates.extend(result.state_updates)
+            self._batch_updates = list(result.state_updates)
             self._counted_batch, self._committed_parts = result.number, set()
         for i, path in enumerate(result.articles_paths):
             if ("articles", i) not in self._committed_parts:
@@ -140,6 +142,10 @@ class Pipeline:
         hashes = self._batch_hashes.pop(result.number, None)
         if hashes and self._inputs is not None:  # the batch's rows are written: its inputs are done
             self._inputs.record(hashes)
+        # the batch's state updates count once all its parts are written (a run stopped between two
+        # commits applies exactly these)
+        self._updates.extend(self._batch_updates)
+        self._batch_updates = []
 
     def _final_name(self, directory: str, number: int, part: int) -> str:
         suffix = f"-{part + 1:04d}" if part else ""  # most batches have one part: part-<run>-000001.parquet
@@ -253,25 +259,65 @@ def run_pipeline(sources: "Iterable[str] | RunPlan", settings: Settings, *, subm
     order with a bounded number in flight, so memory does not grow with the corpus."""
     pipeline = Pipeline(settings, run_id=run_id)
     pipeline.start()
+    in_flight: list[Future] = []
     try:
         if submit is None:
             submit = _default_submit(pipeline.settings)
         do_commit = commit or (lambda p, r: p.commit(r))
         window = max(2, 2 * pipeline.settings.workers)
-        in_flight: list[Future] = []
-        for batch in pipeline.batches(sources):
-            in_flight.append(submit(batch, pipeline.settings, pipeline.run_id))
-            while len(in_flight) >= window:
-                do_commit(pipeline, in_flight.pop(0).result())
+        try:
+            for batch in pipeline.batches(sources):
+                if stop.stop_requested():
+                    raise stop.Interrupted()
+                in_flight.append(submit(batch, pipeline.settings, pipeline.run_id))
+                while len(in_flight) >= window:
+                    do_commit(pipeline, _result(in_flight.pop(0)))
+                    if progress:
+                        progress(pipeline.summary)
+            while in_flight:
+                do_commit(pipeline, _result(in_flight.pop(0)))
                 if progress:
                     progress(pipeline.summary)
-        while in_flight:
-            do_commit(pipeline, in_flight.pop(0).result())
-            if progress:
-                progress(pipeline.summary)
+        except stop.Interrupted:
+            return _stopped(pipeline, in_flight)
+        except BaseException:
+            if stop.stop_requested():  # a batch failed because the run is stopping
+                return _stopped(pipeline, in_flight)
+            raise
         return pipeline.finish()
     finally:
         pipeline.close()
+
+
+def _result(future: Future) -> BatchResult:
+    """The batch's result, unless the run is asked to stop meanwhile (then ``stop.Interrupted``)."""
+    while True:
+        if stop.stop_requested():
+            raise stop.Interrupted()
+        try:
+            return future.result(timeout=0.2)
+        except (TimeoutError, FutureTimeout):
+            continue
+
+
+def _stopped(pipeline: Pipeline, in_flight: list[Future]) -> Summary:
+    """End a run asked to stop: batches not committed are abandoned (the next run redoes their
+    inputs), the workers end, what was committed keeps its state."""
+    logger.warning("run %s stopping: %d batch(es) committed, %d abandoned", pipeline.run_id,
+                   pipeline.summary.batches, len(in_flight))
+    for future in in_flight:
+        cancel = getattr(future, "cancel", None)  # a Prefect future has none: abort() ends its work
+        if cancel is not None:
+            cancel()
+    workers.abort()
+    pipeline.summary.interrupted = True
+    pipeline._index.commit()
+    if pipeline._updates:
+        from ingest.runtime.state import apply_state_updates
+
+        apply_state_updates(pipeline.settings.state_dir, pipeline._updates)  # of committed batches only
+    pipeline.summary.finished()
+    return pipeline.summary
 
 
 def _default_submit(settings: Settings) -> Submit:

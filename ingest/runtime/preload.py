@@ -5,6 +5,15 @@ parser's patterns for all its locales, the langdetect profiles, pyarrow) is shar
 every worker forked from the server, so workers start in milliseconds instead of seconds."""
 from __future__ import annotations
 
+import os
+
+from ingest.runtime import workers as _workers
+
+# the fork server ends with the process that started it (even a SIGKILLed one): it was started by
+# a short-lived thread of that process, so it watches the pid rather than using PR_SET_PDEATHSIG
+if os.environ.get(_workers.PARENT_ENV) == str(os.getppid()):
+    _workers.guard_parent(use_pdeathsig=False)
+
 from ingest.extract import extractor as extract  # noqa: F401
 from ingest.language import backends as language_backends  # noqa: F401
 from ingest.output import writer  # noqa: F401

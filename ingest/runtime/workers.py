@@ -17,6 +17,12 @@ that created it (a library user running several pipelines reuses it warm; ``news
 runs each flow run in a fresh process, so each run starts its own).
 
 Where the fork server is unavailable (not POSIX) the pool spawns fresh interpreters instead.
+
+No orphans: the fork server and every worker end when their parent dies, however it dies (even
+SIGKILL): each watches its parent (``guard_parent``: ``PR_SET_PDEATHSIG`` on Linux where the
+parent is single-threaded, else a thread polling the parent's pid).  Workers ignore SIGINT: a
+Ctrl-C reaches the whole process group, and the parent decides (``ingest.runtime.stop``); when
+it stops a run, ``abort()`` ends the workers at once (their batches are abandoned, not committed).
 """
 from __future__ import annotations
 
@@ -24,11 +30,15 @@ import atexit
 import logging
 import multiprocessing
 import os
+import signal
+import sys
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from ingest.compat import stop_forkserver
+from ingest.compat import pool_processes, stop_forkserver
+from ingest.runtime import stop
 from ingest.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -62,6 +72,7 @@ def _context(settings: Settings):
         # workers are gone: the pool was shut down first)
         stop_forkserver()
     ctx = multiprocessing.get_context("forkserver")
+    os.environ[PARENT_ENV] = str(os.getpid())  # the fork server watches this pid (ingest.runtime.preload)
     ctx.set_forkserver_preload(wanted)  # used when the server (re)starts, on first use
     _server_preload = wanted
     return ctx
@@ -81,7 +92,7 @@ def pool(settings: Settings) -> ProcessPoolExecutor:
             _pool.shutdown(wait=True, cancel_futures=True)
             _pool = None
         if _pool is None:
-            _pool = ProcessPoolExecutor(settings.workers, mp_context=_context(settings))
+            _pool = ProcessPoolExecutor(settings.workers, mp_context=_context(settings), initializer=_worker_init)
             _pool_key = key
             logger.debug("worker pool: %d processes (%s)", settings.workers, ", ".join(key[1]))
         return _pool
@@ -110,6 +121,28 @@ def start(settings: Settings) -> threading.Thread | None:
     thread.start()
     _warming = thread
     return thread
+
+
+def abort() -> None:
+    """End the pool now, its workers killed mid-batch (a run that is stopping: nothing they do is
+    committed).  The next ``pool()`` starts a fresh one."""
+    global _pool, _pool_key
+    with _lock:
+        executor, _pool, _pool_key = _pool, None, None
+    if executor is None:
+        return
+    processes = pool_processes(executor)
+    for process in processes:
+        try:
+            process.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        try:
+            process.join(5)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
 
 
 def shutdown() -> None:
@@ -169,17 +202,62 @@ def run_batch(batch, settings: Settings, run_id: str):
     right here (threads, a Dask worker, one worker); blocking.  A worker that died (killed, out of
     memory) breaks the pool: it is replaced and the error is raised as an ``OSError`` so the
     caller's I/O retry runs the batch again."""
+    if stop.stop_requested():
+        raise stop.Interrupted(f"batch {batch.number} not started: the run is stopping")
     if not uses_pool(settings):
         from ingest.runtime.batch import process_batch
 
         return process_batch(batch, settings, run_id)
     try:
         result, records = pool(settings).submit(_in_worker, batch, settings, run_id).result()
-    except BrokenProcessPool as exc:
+    except (BrokenProcessPool, RuntimeError) as exc:  # RuntimeError: the pool was shut down meanwhile
+        if stop.stop_requested():
+            raise stop.Interrupted(f"batch {batch.number} abandoned: the run is stopping") from None
+        if not isinstance(exc, BrokenProcessPool):
+            raise
         shutdown()
         raise OSError(f"a worker process died while processing batch {batch.number}: {exc}") from exc
     replay(records)
     return result
+
+
+# --- parent death ------------------------------------------------------------------------------
+
+PARENT_ENV = "NEWS_INGEST_FORKSERVER_PARENT"  # the pid whose fork server this is
+PARENT_POLL_S = 0.5
+PR_SET_PDEATHSIG = 1
+
+
+def guard_parent(expected_parent: int | None = None, use_pdeathsig: bool = True) -> None:
+    """End this process when its parent dies.  ``PR_SET_PDEATHSIG`` (Linux) fires when the parent
+    *thread* that forked us ends, so it is only used where that thread is the parent's only one
+    (the fork server forking workers); a daemon thread polling ``getppid()`` covers every case."""
+    parent = os.getppid() if expected_parent is None else expected_parent
+    if use_pdeathsig and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the guard was in place
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="ingest-parent-watch", daemon=True).start()
+
+
+def _worker_init() -> None:
+    """Each worker: ignore SIGINT (the parent stops the run), end with the fork server."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # forked by the fork server's only thread: PR_SET_PDEATHSIG is safe; spawned by one of the
+    # pool owner's threads (no fork server), it could fire when that thread ends: the pid watch only
+    guard_parent(use_pdeathsig=os.environ.get(PARENT_ENV) != str(os.getppid()))
 
 
 def replay(records: list[tuple[str, int, str]]) -> None:

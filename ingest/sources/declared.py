@@ -25,7 +25,7 @@ from ingest.sources.urls import canonicalize, is_http_url
 # settings a source may override (fetching politeness and limits; nothing that changes the output)
 OVERRIDABLE = ("user_agent", "connect_timeout_s", "read_timeout_s", "max_retries", "backoff_s", "max_redirects",
                "max_body_bytes", "respect_robots", "per_host_concurrency", "per_host_rate", "fetch_deadline_s",
-               "fetch_feed_articles", "feed_fetch_workers")
+               "url_deadline_s", "fetch_feed_articles", "feed_fetch_workers")
 SOURCE_KEYS = ("name", "url", "language", "settings")
 
 

@@ -11,13 +11,19 @@ by its code), ``http_5xx``, ``timeout``, ``too_large``, ``redirect_loop``, ``too
 - Addresses are checked when the socket is opened (a network backend that resolves the name
   itself): loopback, private, link-local and other non-global addresses are refused unless
   ``Settings.allow_private_addresses``, which also defeats DNS rebinding between check and use.
-- Retries with exponential backoff (and Retry-After) on timeouts and 5xx only, never on 4xx.
+  IPv6 addresses that embed an IPv4 address (IPv4-mapped and -compatible, 6to4, Teredo, NAT64)
+  are judged by the IPv4 address they carry.
+- Retries with exponential backoff (and Retry-After) on timeouts and 5xx only, never on 4xx.  One
+  URL never takes longer than ``Settings.url_deadline_s`` in all (attempts and backoff; waiting
+  for the host's turn not counted).
 - The body is streamed and counted after decompression (gzip/deflate decoded here, bounded), so a
   gzip bomb stops at ``Settings.max_body_bytes``; a slow-drip response stops at
   ``Settings.fetch_deadline_s``.
-- robots.txt (RFC 9309: 4xx = allow all, unreachable = fetch nothing) is cached per origin; its
-  Crawl-delay slows that host down.  Per-host concurrency and request rate limits are shared by
-  all threads of the process.
+- robots.txt is read by protego, the RFC 9309 way (wildcards, ``$``, longest match wins, allow
+  wins a tie; 4xx = allow all, unreachable = fetch nothing), cached per origin; its Crawl-delay
+  slows that host down.  Per-host concurrency limits are shared by the threads of a process; the
+  per-host request rate and the robots.txt cache by all processes of a run, through
+  ``Settings.state_dir`` (``ingest.sources.hosts``).
 """
 from __future__ import annotations
 
@@ -33,13 +39,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
 from urllib.parse import urljoin, urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpcore
 import httpx
+from protego import Protego
 
 from ingest.compat import guarded_http_transport
 from ingest.settings import Settings
+from ingest.sources.hosts import HostSchedule, SharedRobots
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +65,15 @@ ROBOTS_TTL_S = 3600.0
 ROBOTS_FAILURE_TTL_S = 300.0
 MAX_CRAWL_DELAY_S = 30.0
 MAX_RETRY_AFTER_S = 30.0
+# request starts are spaced 10% more than 1/rate: a request on a new connection reaches the server
+# tens of milliseconds after its start, one on a kept-alive connection at once, and the server must
+# still never see more than `rate` requests in any one second
+RATE_MARGIN = 1.1
 
 # the settings a Fetcher depends on (its cache key)
 _FETCH_FIELDS = ("user_agent", "connect_timeout_s", "read_timeout_s", "max_retries", "backoff_s", "max_redirects",
                  "max_body_bytes", "respect_robots", "per_host_concurrency", "per_host_rate",
-                 "allow_private_addresses", "fetch_deadline_s")
+                 "allow_private_addresses", "fetch_deadline_s", "url_deadline_s", "state_dir")
 
 
 class FetchError(Exception):
@@ -131,15 +142,42 @@ def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
 # addresses
 
 
+NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: IPv4-mapped (``::ffff:a.b.c.d``), IPv4-compatible
+    (``::a.b.c.d``), 6to4 (``2002:AABB:CCDD::``), Teredo (server and client), NAT64 (``64:ff9b::/96``
+    and the local-use ``64:ff9b:1::/48``, the IPv4 address in the last 32 bits)."""
+    found: list[ipaddress.IPv4Address] = []
+    if addr.ipv4_mapped is not None:
+        found.append(addr.ipv4_mapped)
+    if addr.sixtofour is not None:
+        found.append(addr.sixtofour)
+    if addr.teredo is not None:
+        found.extend(addr.teredo)
+    value = int(addr)
+    low = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if value >> 32 == 0 and value > 1:  # IPv4-compatible (deprecated); not :: or ::1
+        found.append(low)
+    if any(addr in net for net in NAT64_PREFIXES):
+        found.append(low)
+    return found
+
+
 def address_allowed(ip: str, allow_private: bool = False) -> bool:
-    """False for loopback, private, link-local, multicast, reserved and other non-global addresses."""
+    """False for loopback, private, link-local, multicast, reserved and other non-global addresses,
+    and for IPv6 addresses that embed such an IPv4 address."""
     if allow_private:
         return True
     addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return not (addr.is_loopback or addr.is_private or addr.is_link_local or addr.is_multicast
-                or addr.is_reserved or addr.is_unspecified or not addr.is_global)
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [addr]
+    if isinstance(addr, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(addr)
+        if embedded:
+            candidates = list(embedded)  # the tunnel prefixes themselves are not "global"
+    return all(not (a.is_loopback or a.is_private or a.is_link_local or a.is_multicast
+                    or a.is_reserved or a.is_unspecified or not a.is_global) for a in candidates)
 
 
 class _GuardedBackend(httpcore.SyncBackend):
@@ -171,25 +209,34 @@ def _transport(allow_private: bool, limits: httpx.Limits) -> httpx.HTTPTransport
 
 
 # ---------------------------------------------------------------------------------------------------
-# per-host limits (process-wide, shared by all threads)
+# per-host limits: concurrency per process (all threads); the rate for the run (all processes)
 
 
 class _HostLimiter:
     def __init__(self, concurrency: int) -> None:
         self._slots = threading.BoundedSemaphore(concurrency)
-        self._lock = threading.Lock()
-        self._next_start = 0.0
 
     @contextmanager
-    def slot(self, interval: float) -> Iterator[None]:
+    def slot(self, schedule: HostSchedule, host: str, interval: float) -> Iterator[float]:
+        """Wait for a free slot and the host's turn; yields the seconds waited."""
+        began = time.monotonic()
         with self._slots:
-            with self._lock:
-                now = time.monotonic()
-                start = max(now, self._next_start)
-                self._next_start = start + interval
-            if start > now:
-                time.sleep(start - now)
-            yield
+            start = schedule.reserve(host, interval)
+            delay = start - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            yield time.monotonic() - began
+
+
+_SCHEDULES: dict[str | None, HostSchedule] = {}
+
+
+def _schedule(directory: str | None) -> HostSchedule:
+    with _LIMITERS_LOCK:
+        schedule = _SCHEDULES.get(directory)
+        if schedule is None:
+            schedule = _SCHEDULES[directory] = HostSchedule(directory)
+        return schedule
 
 
 _LIMITERS: dict[tuple[str, int], _HostLimiter] = {}
@@ -222,7 +269,9 @@ class Fetcher:
             trust_env=False,
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
-        self._robots: dict[str, tuple[float, RobotFileParser | FetchError | None]] = {}
+        self._robots: dict[str, tuple[float, Protego | FetchError | None]] = {}
+        self._shared_robots = SharedRobots(s.state_dir)
+        self._schedule = _schedule(s.state_dir)
         self._crawl_delay: dict[str, float] = {}
         self._lock = threading.Lock()
         self._origin_locks: dict[str, threading.Lock] = {}
@@ -250,10 +299,11 @@ class Fetcher:
                 retries: int) -> FetchResult:
         current = _check_url(url)
         chain = [current]
+        budget = _Budget(self.settings.url_deadline_s)
         for _ in range(self.settings.max_redirects + 1):
             if robots:
                 self._check_robots(current)
-            result = self._with_retries(current, headers, accept, limit, retries)
+            result = self._with_retries(current, headers, accept, limit, retries, budget)
             if result.status not in REDIRECT_STATUSES:
                 result.url, result.final_url, result.redirects = url, current, chain[1:]
                 return result
@@ -270,36 +320,52 @@ class Fetcher:
 
     # -- retries ---------------------------------------------------------------------------------
 
-    def _with_retries(self, url: str, headers, accept, limit: int, retries: int) -> FetchResult:
+    def _with_retries(self, url: str, headers, accept, limit: int, retries: int, budget: "_Budget") -> FetchResult:
         attempt = 0
         while True:
             attempt += 1
             try:
-                result = self._once(url, headers, accept, limit)
+                result = self._once(url, headers, accept, limit, budget)
                 result.attempts = attempt
                 return result
             except FetchError as exc:
-                if not exc.retryable or attempt > retries:
-                    if attempt > 1:
-                        exc.detail = f"{exc.detail} (after {attempt} attempts)"
-                    raise
                 delay = self.settings.backoff_s * (2 ** (attempt - 1)) * (1 + 0.25 * random.random())
                 if exc.retry_after is not None:
                     delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER_S))
+                out_of_time = budget.left() <= delay
+                if not exc.retryable or attempt > retries or out_of_time:
+                    if attempt > 1 or out_of_time and exc.retryable:
+                        exc.detail = f"{exc.detail} (after {attempt} attempt{'s' if attempt > 1 else ''}" + (
+                            f"; {self.settings.url_deadline_s:g} s for this URL spent)" if out_of_time else ")")
+                    raise
                 logger.info("retrying %s in %.2fs after %s (attempt %d)", url, delay, exc.reason, attempt)
                 time.sleep(delay)
 
     # -- one request -----------------------------------------------------------------------------
 
-    def _once(self, url: str, headers, accept, limit: int) -> FetchResult:
+    def _once(self, url: str, headers, accept, limit: int, budget: "_Budget") -> FetchResult:
         host = urlsplit(url).hostname or ""
         rate = self.settings.per_host_rate
-        interval = max(1.0 / rate if rate > 0 else 0.0, self._crawl_delay.get(host, 0.0))
-        with _limiter(host, self.settings.per_host_concurrency).slot(interval):
-            deadline = time.monotonic() + self.settings.fetch_deadline_s
+        interval = max(RATE_MARGIN / rate if rate > 0 else 0.0, self._crawl_delay.get(host, 0.0))
+        with _limiter(host, self.settings.per_host_concurrency).slot(self._schedule, host, interval) as waited:
+            budget.extend(waited)  # waiting for the host's turn is not this URL's time
+            left = budget.left()
+            if left <= 0:
+                raise FetchError("timeout", f"{self.settings.url_deadline_s:g} s for this URL spent", url)
+            deadline = time.monotonic() + min(self.settings.fetch_deadline_s, left)
+            timeout = self._client.timeout
+            if left < max(self.settings.connect_timeout_s, self.settings.read_timeout_s):
+                timeout = httpx.Timeout(connect=min(self.settings.connect_timeout_s, left),
+                                        read=min(self.settings.read_timeout_s, left),
+                                        write=min(self.settings.read_timeout_s, left), pool=left)
             try:
-                with self._client.stream("GET", url, headers=headers) as response:
-                    return self._response(url, response, accept, limit, deadline)
+                with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
+                    try:
+                        return self._response(url, response, accept, limit, deadline)
+                    except FetchError as exc:
+                        if exc.retry_after:  # 429 or 503 with Retry-After: the whole run backs off
+                            self._schedule.hold_off(host, min(exc.retry_after, MAX_RETRY_AFTER_S))
+                        raise
             except BlockedAddress as exc:
                 raise FetchError("blocked_address", str(exc), url) from None
             except httpx.TimeoutException as exc:
@@ -322,7 +388,8 @@ class Fetcher:
             raise FetchError("http_5xx", f"HTTP {status} {response.reason_phrase}", url, retryable=True,
                              retry_after=_retry_after(headers.get("retry-after")))
         if status >= 300 or status in (204, 205):
-            raise FetchError(f"http_{status}", f"HTTP {status} {response.reason_phrase}", url)
+            raise FetchError(f"http_{status}", f"HTTP {status} {response.reason_phrase}", url,
+                             retry_after=_retry_after(headers.get("retry-after")) if status == 429 else None)
         mime, _ = parse_content_type(headers.get("content-type"))
         if accept is not None and mime is not None and mime not in accept:
             raise FetchError("bad_content_type", f"content type {mime} is not one of the accepted types", url)
@@ -341,25 +408,33 @@ class Fetcher:
         if isinstance(rules, FetchError):
             raise FetchError("robots_unavailable", f"robots.txt of {origin} unreachable ({rules.reason}): "
                              "not fetching from this site for now", url)
-        if rules is not None and not rules.can_fetch(self.settings.user_agent, url):
+        if rules is not None and not rules.can_fetch(url, self.settings.user_agent):
             raise FetchError("robots_disallowed", f"robots.txt of {origin} disallows {url}", url)
 
-    def _robots_rules(self, origin: str, host: str) -> RobotFileParser | FetchError | None:
+    def _robots_rules(self, origin: str, host: str) -> Protego | FetchError | None:
         with self._lock:
             lock = self._origin_locks.setdefault(origin, threading.Lock())
         with lock:
             cached = self._robots.get(origin)
             if cached is not None and cached[0] > time.monotonic():
                 return cached[1]
-            rules, ttl = self._load_robots(origin)
+            with self._shared_robots.exclusive(origin):  # one process of the run asks the site
+                entry = self._shared_robots.get(origin)
+                if entry is None:
+                    entry, ttl = self._load_robots(origin)
+                    self._shared_robots.put(origin, entry, ttl)
+                else:
+                    ttl = entry["expires"] - time.time()
+            rules = _robots_from_entry(entry, origin)
             self._robots[origin] = (time.monotonic() + ttl, rules)
-            if isinstance(rules, RobotFileParser):
+            if isinstance(rules, Protego):
                 delay = rules.crawl_delay(self.settings.user_agent)
                 if delay:
                     self._crawl_delay[host] = min(float(delay), MAX_CRAWL_DELAY_S)
             return rules
 
-    def _load_robots(self, origin: str) -> tuple[RobotFileParser | FetchError | None, float]:
+    def _load_robots(self, origin: str) -> tuple[dict, float]:
+        """robots.txt of ``origin`` as a storable entry (``kind``: rules, none, error) and its lifetime."""
         try:
             result = self._follow(f"{origin}/robots.txt", {"Accept": "text/plain"}, None, ROBOTS_MAX_BYTES,
                                   robots=False, retries=min(1, self.settings.max_retries))
@@ -367,15 +442,33 @@ class Fetcher:
             if exc.reason.startswith("http_4") or exc.reason in (
                     "too_large", "bad_content_type", "bad_encoding", "redirect_loop", "too_many_redirects",
                     "bad_redirect", "bad_scheme", "bad_url"):
-                return None, ROBOTS_TTL_S  # no usable robots.txt (RFC 9309 treats these like a 404): all allowed
+                return {"kind": "none"}, ROBOTS_TTL_S  # no usable robots.txt (RFC 9309: like a 404): all allowed
             if exc.reason == "blocked_address":
-                return None, ROBOTS_FAILURE_TTL_S  # the page fetch itself will be refused
+                return {"kind": "none"}, ROBOTS_FAILURE_TTL_S  # the page fetch itself will be refused
             logger.warning("robots.txt of %s unreachable: %s", origin, exc.detail)
-            return exc, ROBOTS_FAILURE_TTL_S
-        rules = RobotFileParser(f"{origin}/robots.txt")
-        rules.parse(result.content.decode("utf-8", "replace").splitlines())
-        rules.modified()
-        return rules, ROBOTS_TTL_S
+            return {"kind": "error", "reason": exc.reason, "detail": exc.detail}, ROBOTS_FAILURE_TTL_S
+        return {"kind": "rules", "body": result.content.decode("utf-8", "replace")}, ROBOTS_TTL_S
+
+
+def _robots_from_entry(entry: dict, origin: str) -> Protego | FetchError | None:
+    if entry.get("kind") == "rules":
+        return Protego.parse(entry.get("body", ""))
+    if entry.get("kind") == "error":
+        return FetchError(str(entry.get("reason", "fetch_error")), str(entry.get("detail", "")), f"{origin}/robots.txt")
+    return None
+
+
+class _Budget:
+    """The time one URL may still take (its attempts and backoff); waiting for a host's turn extends it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def extend(self, seconds: float) -> None:
+        self.deadline += seconds
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
 
 
 def _check_url(url: str) -> str:
