@@ -330,7 +330,7 @@ def evaluate_documents(docs, backends: list[str], bare, verbose: bool = False) -
 
     print(f"\n## synthetic documents: {len(docs)} documents, "
           f"{sum(1 for d in docs if d[2])} mixed; foreign kinds {', '.join(FOREIGN_KINDS)}")
-    methods = [*backends, "bare-langdetect"]
+    methods = [*backends, "bare-langdetect"] if bare else list(backends)
     print(f"{'method':18}{'seg acc':>9}{'doc lang':>10}{'mixed P':>9}{'mixed R':>9}{'seg/s':>8}{'ms/doc':>8}")
     for method in methods:
         language.clear_caches()
@@ -504,6 +504,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated parts to run: memory, sentences, "
                         "words, documents, seeds, pages (default: all)")
     parser.add_argument("--summary", action="store_true", help="leave out the per-language tables")
+    parser.add_argument("--no-bare", action="store_true", help="leave out bare langdetect (the slowest)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true", help="print false alarms and missed documents")
     parser.add_argument("--skip-words", action="store_true", help="only the synthetic documents and speed")
@@ -543,7 +544,8 @@ def main(argv=None) -> int:
     print(f"common languages ({len(common)}; lingua and langdetect both support them; langdetect 'no' "
           f"scored as 'nb'): {' '.join(common)}")
     print(f"left out for langdetect: {' '.join(sorted(available - set(common)))}")
-    labellers["bare-langdetect"] = bare
+    if not args.no_bare:
+        labellers["bare-langdetect"] = bare  # langdetect's own detect_langs: slow (~250 items/s)
     if "words" in parts:
         evaluate_words(words, labellers, common, not args.summary)
         rest = sorted(available - set(common))
@@ -553,7 +555,7 @@ def main(argv=None) -> int:
     if "documents" in parts:
         docs = build_documents(words, n_docs, args.seed, common)
         language.clear_caches()
-        evaluate_documents(docs, backends, bare, args.verbose)
+        evaluate_documents(docs, backends, None if args.no_bare else bare, args.verbose)
     if "seeds" in parts:
         seed_speed(backends)
     if "pages" in parts:

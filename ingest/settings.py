@@ -102,6 +102,7 @@ class Settings:
         if not isinstance(codes, (tuple, list, frozenset, set)) or any(
                 not (isinstance(c, str) and len(c) == 2 and c.isalpha() and c.islower()) for c in codes):
             raise SettingsError(f"language_candidates must be ISO 639-1 codes such as ('en', 'de'), got {codes!r}")
+        object.__setattr__(self, "language_candidates", tuple(sorted(set(codes))))  # hashable, one order
         if len(set(codes)) == 1:
             raise SettingsError("language_candidates needs two or more languages (or none: all)")
         if self.task_runner not in TASK_RUNNERS:

@@ -282,7 +282,11 @@ class FastTextBackend(_Backend):
         self.supported = frozenset(self._codes.values())
 
     def _scores(self, text: str) -> dict[str, float]:
-        labels, probs = self._model.predict(text.replace("\n", " "), k=self.TOP)
+        text = text.replace("\n", " ")  # fastText reads one line
+        try:
+            labels, probs = self._model.predict(text, k=self.TOP)
+        except (TypeError, UnicodeError):  # lone surrogates cannot cross into C++
+            labels, probs = self._model.predict(text.encode("utf-8", "replace").decode("utf-8"), k=self.TOP)
         out: dict[str, float] = {}
         for label, p in zip(labels, probs):
             code = self._codes.get(label)
