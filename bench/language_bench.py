@@ -1,4 +1,9 @@
-"""Benchmark of language identification (issue 5).
+"""Benchmark of language identification (issues 5 and 20).
+
+Every backend is measured through the pipeline's own code path (``annotate`` on an Article whose
+one paragraph segment is the item), on: the sentence set (one sentence per record of
+../shared/datasets/wmt_crosslingual_dev and semeval_stories_dev, beside bare single detectors),
+lingua_words, synthetic mixed documents, the seeds and real pages; ``--only`` picks parts.
 
 Prints, for each backend with this project's script/context logic (``ingest.language.detect``) and for
 bare langdetect (``detect_langs(text)[0]``, seed 0) on the same items:
