@@ -1,4 +1,9 @@
-"""Benchmark of language identification (issue 5).
+"""Benchmark of language identification (issues 5 and 20).
+
+Every backend is measured through the pipeline's own code path (``annotate`` on an Article whose
+one paragraph segment is the item), on: the sentence set (one sentence per record of
+../shared/datasets/wmt_crosslingual_dev and semeval_stories_dev, beside bare single detectors),
+lingua_words, synthetic mixed documents, the seeds and real pages; ``--only`` picks parts.
 
 Prints, for each backend with this project's script/context logic (``ingest.language.detect``) and for
 bare langdetect (``detect_langs(text)[0]``, seed 0) on the same items:
@@ -99,13 +104,117 @@ def backend_for(method: str):
 
 
 def system(backend: str):
-    impl = backend_for(backend)
-    max_chars = MAX_CHARS
+    """The pipeline's own code path: ``annotate`` on an Article whose one paragraph segment is the
+    item (what ``extract`` builds from a one-line text record); the document's language."""
+    settings = settings_for(backend)
 
     def label(text: str) -> str:
-        return language.resolve(language.analyse(text, impl, max_chars), impl)[0]
+        article = Article(source_uri="bench", text=text, segments=[Segment(0, text, kind="paragraph")])
+        return language.annotate(article, settings).language
 
     return label
+
+
+# ------------------------------------------------------------------------------------- sentences
+DATASETS = ROOT.parent / "shared" / "datasets"
+_LETTER = None
+
+
+def _long_enough(sentence: str, lang: str) -> bool:
+    import re
+
+    global _LETTER
+    _LETTER = _LETTER or re.compile(r"[^\W\d_]")
+    letters = len(_LETTER.findall(sentence))
+    return letters >= 15 if lang in ("zh", "ja") else letters >= 20 and len(sentence.split()) >= 5
+
+
+def load_sentences() -> list[tuple[str, str, str]]:
+    """(source, gold language, sentence): one sentence per record.  wmt_crosslingual_dev: a line of
+    the document's text (the organisers' sentence split) with 20+ letters and 5+ words (15+ letters
+    for Chinese), chosen by a hash of pair/docid/lang; semeval_stories_dev (ar, de, es, fr, tr): the
+    first sentence of the text that long (``ingest.text.sentence_spans`` per paragraph).  Both
+    golds are the datasets' ``lang``; nothing is copied out of ../shared."""
+    import hashlib
+    import json
+
+    from ingest.text import sentence_spans
+
+    out = []
+    wmt = DATASETS / "wmt_crosslingual_dev" / "docs.jsonl"
+    semeval = DATASETS / "semeval_stories_dev" / "articles.jsonl"
+    if wmt.is_file():
+        for line in wmt.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            lines = [t.strip() for t in rec["text"].split("\n") if _long_enough(t.strip(), rec["lang"])]
+            if lines:
+                key = f"{rec['pair']}|{rec['docid']}|{rec['lang']}".encode()
+                out.append(("wmt", rec["lang"], lines[int(hashlib.sha256(key).hexdigest(), 16) % len(lines)]))
+    if semeval.is_file():
+        for line in semeval.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            if rec["lang"] not in ("ar", "de", "es", "fr", "tr"):
+                continue
+            first = next((para[a:b].strip() for para in (rec.get("text") or "").split("\n")
+                          for a, b in sentence_spans(para) if _long_enough(para[a:b].strip(), rec["lang"])), None)
+            if first:
+                out.append(("semeval", rec["lang"], first))
+    return out
+
+
+def single_backends(names: list[str]):
+    """Bare detectors (argmax of their own distribution, no script logic): the comparison."""
+    from ingest.language import backends
+
+    out = {}
+    for name in names:
+        if name == "lingua-high":
+            impl = backends.LinguaBackend(preload=True)
+        elif name == "lingua-low":
+            impl = backends.LinguaBackend(low_accuracy=True, preload=True)
+        elif name == "fasttext":
+            impl = backends.FastTextBackend()
+        elif name == "py3langid":
+            impl = backends.Py3langidBackend()
+        else:
+            impl = backends.get_backend(name)
+        out[name] = _argmax_of(impl)
+    return out
+
+
+def _argmax_of(impl):
+    def label(text: str) -> str:
+        dist = impl._scores(text)
+        return max(dist, key=dist.get) if dist else "und"
+
+    return label
+
+
+def evaluate_sentences(sentences, labellers) -> None:
+    langs = sorted({lang for _, lang, _ in sentences})
+    print(f"\n## sentence set: {len(sentences)} sentences, one per record (wmt_crosslingual_dev, "
+          f"semeval_stories_dev); accuracy (und counts as wrong) and ms per sentence (CPU)")
+    print(f"{'method':18}{'all':>8}" + "".join(f"{lang:>7}" for lang in langs) + f"{'ms':>7}")
+    for name, label in labellers.items():
+        ok, n = defaultdict(int), defaultdict(int)
+        wrong = []
+        started = time.process_time()
+        for _, lang, text in sentences:
+            got = label(text)
+            n[lang] += 1
+            ok[lang] += got == lang
+            if got != lang:
+                wrong.append(f"{lang}->{got}")
+        cpu = time.process_time() - started
+        total = sum(ok.values())
+        print(f"{name:18}{total / len(sentences):8.4f}" + "".join(f"{ok[lang] / n[lang]:7.3f}" for lang in langs)
+              + f"{1000 * cpu / len(sentences):7.2f}   ({total}/{len(sentences)}; wrong: {' '.join(wrong[:12])})")
+
+
+def pss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_full_info().pss / 2**20
 
 
 def evaluate_words(words, labellers, languages, report_languages: bool) -> None:
@@ -226,7 +335,7 @@ def evaluate_documents(docs, backends: list[str], bare, verbose: bool = False) -
 
     print(f"\n## synthetic documents: {len(docs)} documents, "
           f"{sum(1 for d in docs if d[2])} mixed; foreign kinds {', '.join(FOREIGN_KINDS)}")
-    methods = [*backends, "bare-langdetect"]
+    methods = [*backends, "bare-langdetect"] if bare else list(backends)
     print(f"{'method':18}{'seg acc':>9}{'doc lang':>10}{'mixed P':>9}{'mixed R':>9}{'seg/s':>8}{'ms/doc':>8}")
     for method in methods:
         language.clear_caches()
@@ -301,7 +410,7 @@ def load_and_memory(backends: list[str], words) -> None:
     print("\n## backend load (first use in this process): seconds and resident memory")
     warm = [items[0] for items in words["word-pairs"].values() if items]
     for name in backends:
-        before, started = rss_mb(), time.perf_counter()
+        before, pss_before, started = rss_mb(), pss_mb(), time.perf_counter()
         impl = backend_for(name)
         built = time.perf_counter() - started
         for text in warm:  # lingua loads the models of each script lazily on first sight
@@ -309,7 +418,7 @@ def load_and_memory(backends: list[str], words) -> None:
             impl.scores(text * 8)
         total = time.perf_counter() - started
         print(f"{name:12} build {built:5.2f}s, build + models of all scripts {total:5.2f}s,"
-              f" RSS +{rss_mb() - before:6.0f} MB")
+              f" RSS +{rss_mb() - before:6.0f} MB, PSS +{pss_mb() - pss_before:6.0f} MB")
 
 
 def seed_speed(backends: list[str]) -> None:
@@ -393,9 +502,14 @@ def main(argv=None) -> int:
     parser.add_argument("--limit", type=int, help="lingua_words items per language and file (default 500)")
     parser.add_argument("--docs", type=int, help="synthetic documents (default 1000)")
     parser.add_argument("--split", choices=("test", "dev", "all"), default="test")
-    parser.add_argument("--backends", default="lingua,langdetect",
-                        help="comma-separated: lingua, langdetect, lingua-low (lingua's low-accuracy mode)")
+    parser.add_argument("--backends", default="ensemble,lingua,langdetect",
+                        help="comma-separated: ensemble, lingua, langdetect, lingua-low (lingua's low-accuracy mode)")
+    parser.add_argument("--singles", default="langdetect,fasttext,py3langid,lingua-low,lingua-high",
+                        help="bare detectors compared on the sentence set ('' for none)")
+    parser.add_argument("--only", default="", help="comma-separated parts to run: memory, sentences, "
+                        "words, documents, seeds, pages (default: all)")
     parser.add_argument("--summary", action="store_true", help="leave out the per-language tables")
+    parser.add_argument("--no-bare", action="store_true", help="leave out bare langdetect (the slowest)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true", help="print false alarms and missed documents")
     parser.add_argument("--skip-words", action="store_true", help="only the synthetic documents and speed")
@@ -408,36 +522,49 @@ def main(argv=None) -> int:
         return 0
     limit = args.limit or (100 if args.quick else 500)
     n_docs = args.docs or (300 if args.quick else 1000)
+    parts = set(args.only.split(",")) if args.only else {"memory", "sentences", "words", "documents", "seeds", "pages"}
+    if args.skip_words:
+        parts.discard("words")
     # low-accuracy lingua first: its models are a subset of the high-accuracy ones, so its memory
-    # can only be measured before those are loaded
-    backends = sorted((b for b in args.backends.split(",") if b), key=lambda b: not b.endswith("-low"))
+    # can only be measured before those are loaded; the ensemble before langdetect (it holds it)
+    order = {"lingua-low": 0, "ensemble": 1}
+    backends = sorted((b for b in args.backends.split(",") if b), key=lambda b: order.get(b, 2))
     words = load_words(args.split, limit)
-    load_and_memory(backends, words)
+    if "memory" in parts:
+        load_and_memory(backends, words)
+
+    from ingest.language.backends import LINGUA_LANGUAGES
 
     language.clear_caches()
-    lingua_codes = language.get_backend("lingua").supported if "lingua" in backends else set()
     ld_codes = language.get_backend("langdetect").supported
     available = set(words["single-words"])
-    common = sorted(available & ld_codes & (lingua_codes or ld_codes))
+    common = sorted(available & ld_codes & LINGUA_LANGUAGES)
+    bare = bare_langdetect()
+    labellers = {f"{b}+logic": system(b) for b in backends}
+    if "sentences" in parts:
+        sentences = load_sentences()
+        singles = single_backends([n for n in args.singles.split(",") if n])
+        evaluate_sentences(sentences, {**labellers, **{f"bare {n}": f for n, f in singles.items()}})
     print(f"\nlingua_words split={args.split}, {limit} items per language and file")
     print(f"common languages ({len(common)}; lingua and langdetect both support them; langdetect 'no' "
           f"scored as 'nb'): {' '.join(common)}")
     print(f"left out for langdetect: {' '.join(sorted(available - set(common)))}")
-    bare = bare_langdetect()
-    labellers = {f"{b}+logic": system(b) for b in backends}
-    labellers["bare-langdetect"] = bare
-    if not args.skip_words:
+    if not args.no_bare:
+        labellers["bare-langdetect"] = bare  # langdetect's own detect_langs: slow (~250 items/s)
+    if "words" in parts:
         evaluate_words(words, labellers, common, not args.summary)
-    if "lingua" in backends and not args.skip_words:
         rest = sorted(available - set(common))
-        print(f"\n## lingua+logic on the {len(rest)} languages langdetect lacks")
-        evaluate_words(words, {"lingua+logic": labellers["lingua+logic"]}, rest, not args.summary)
-
-    docs = build_documents(words, n_docs, args.seed, common)
-    language.clear_caches()
-    evaluate_documents(docs, backends, bare, args.verbose)
-    seed_speed(backends)
-    real_pages(backends, 40 if args.quick else 150)
+        print(f"\n## the {len(rest)} languages langdetect lacks")
+        evaluate_words(words, {k: v for k, v in labellers.items() if k != "bare-langdetect"}, rest,
+                       not args.summary)
+    if "documents" in parts:
+        docs = build_documents(words, n_docs, args.seed, common)
+        language.clear_caches()
+        evaluate_documents(docs, backends, None if args.no_bare else bare, args.verbose)
+    if "seeds" in parts:
+        seed_speed(backends)
+    if "pages" in parts:
+        real_pages(backends, 40 if args.quick else 150)
     return 0
 
 

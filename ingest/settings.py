@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-LANGUAGE_BACKENDS = ("lingua", "langdetect")
+LANGUAGE_BACKENDS = ("ensemble", "lingua", "langdetect")
 TASK_RUNNERS = ("local", "threads", "dask")
 COMPUTE_TYPES = ("int8", "int8_float32", "float32", "float16", "default")
 
@@ -54,7 +54,12 @@ class Settings:
     offline: bool = False
 
     # language identification
-    language_backend: str = "lingua"
+    # ensemble (langdetect + fastText + py3langid + lingua low-accuracy, ~270 MB), lingua (~1.2 GB),
+    # langdetect (~110 MB, fastest); see docs/language.md
+    language_backend: str = "ensemble"
+    # ISO 639-1 codes the ensemble tells apart (empty: all 75 of lingua's); lingua's models are
+    # loaded for these only
+    language_candidates: tuple[str, ...] = ()
     language_max_chars: int = 1000  # characters sampled per segment
     language_split: bool = True  # split long segments where the language switches between sentences
     language_low_accuracy: bool = False  # lingua: trigram models only (~90 MB instead of ~1.1 GB)
@@ -120,6 +125,13 @@ class Settings:
             raise SettingsError(
                 f"language_backend must be one of {', '.join(LANGUAGE_BACKENDS)}, got {self.language_backend!r}"
             )
+        codes = self.language_candidates
+        if not isinstance(codes, (tuple, list, frozenset, set)) or any(
+                not (isinstance(c, str) and len(c) == 2 and c.isalpha() and c.islower()) for c in codes):
+            raise SettingsError(f"language_candidates must be ISO 639-1 codes such as ('en', 'de'), got {codes!r}")
+        object.__setattr__(self, "language_candidates", tuple(sorted(set(codes))))  # hashable, one order
+        if len(set(codes)) == 1:
+            raise SettingsError("language_candidates needs two or more languages (or none: all)")
         if self.task_runner not in TASK_RUNNERS:
             raise SettingsError(f"task_runner must be one of {', '.join(TASK_RUNNERS)}, got {self.task_runner!r}")
         if self.compute_type not in COMPUTE_TYPES:

@@ -15,7 +15,7 @@ from ingest.records import Article, Segment
 from ingest.settings import Settings
 from ingest.sources.loaders import WorkItem, load
 
-BACKENDS = ("lingua", "langdetect")
+BACKENDS = ("ensemble", "lingua", "langdetect")
 
 
 def make_article(blocks, title=None, hint=None) -> Article:
@@ -317,3 +317,35 @@ def test_language_settings_are_validated():
         Settings(language_max_chars=0)
     with pytest.raises(SettingsError):
         Settings(language_backend="cld3")
+
+
+def test_language_candidates_are_validated_and_normalised():
+    from ingest.settings import SettingsError
+
+    assert Settings(language_candidates=["fr", "de", "de"]).language_candidates == ("de", "fr")
+    for bad in (("en",), ("EN", "de"), ("eng", "de"), "en,de"):
+        with pytest.raises(SettingsError):
+            Settings(language_candidates=bad)
+
+
+def test_ensemble_with_candidates_loads_and_labels_only_those():
+    backend = language.get_backend("ensemble", languages=frozenset({"en", "de", "fr"}))
+    assert backend.supported == {"en", "de", "fr"}
+    assert backend._lingua.supported == {"en", "de", "fr"}  # lingua built for these languages only
+    art = run(make_article(GERMAN, title="Neues Förderprogramm"), "ensemble", language_candidates=("de", "en", "fr"))
+    assert art.language == "de"
+    assert {s.language for s in art.segments} <= {"de", "en", "fr", "und"}
+
+
+def test_ensemble_asks_the_slow_members_only_when_the_fast_ones_disagree(monkeypatch):
+    from bench.language_samples import SENTENCES
+
+    backend = language.get_backend("ensemble")
+    calls = []
+    real = backend._lingua._scores
+    monkeypatch.setattr(backend._lingua, "_scores", lambda text: calls.append(text) or real(text))
+    language.clear_caches()
+    assert backend.scores(SENTENCES["de"][0]).get("de", 0) > 0.9  # langdetect and fastText agree
+    assert calls == []
+    assert max(backend.scores("Aurrekontu berria"), key=backend.scores("Aurrekontu berria").get) == "eu"
+    assert calls  # a short text the fast members do not settle: lingua (low accuracy) is asked

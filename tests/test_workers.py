@@ -55,7 +55,8 @@ def test_a_dead_worker_is_a_retryable_os_error_and_the_pool_recovers(tmp_path):
 
 @pytest.mark.skipif(not FORKSERVER, reason="models are shared through the fork server on Linux")
 def test_workers_share_the_fork_servers_lingua_models(tmp_path):
-    settings = Settings(out=str(tmp_path / "out"), workers=2, translate=False)  # lingua, high accuracy
+    settings = Settings(out=str(tmp_path / "out"), workers=2, translate=False,
+                        language_backend="lingua")  # high accuracy: the biggest models to share
     batch = pipeline.Batch(1, list(pipeline.plan([str(EXAMPLES / "text")], settings)))
     workers.run_batch(batch, settings, "r1")  # lingua used in a worker
     for pid in list(workers.pool(settings)._processes):

