@@ -9,9 +9,9 @@ Callers must not modify the returned dict: short texts are memoised.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
-import math
 import time
 
 logger = logging.getLogger(__name__)
