@@ -13,7 +13,7 @@ from ingest.sources.urls import canonicalize, is_http_url
     ("https://news.example/story?utm_source=rss&utm_medium=feed&id=7&fbclid=abc&gclid=x", "https://news.example/story?id=7"),
     ("https://news.example/story?UTM_Campaign=x&mc_cid=1&_ga=2", "https://news.example/story"),
     ("https://news.example/a b/ä?q=ä", "https://news.example/a%20b/%C3%A4?q=%C3%A4"),
-    ("https://news.example/%7euser", "https://news.example/%7Euser"),
+    ("https://news.example/%7euser", "https://news.example/~user"),  # unreserved: unescaped
     ("https://bücher.example/", "https://xn--bcher-kva.example/"),
     ("http://[::1]:8080/x", "http://[::1]:8080/x"),
     ("https://example.com./path", "https://example.com/path"),

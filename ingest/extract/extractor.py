@@ -97,7 +97,7 @@ def _extract_html(article: Article, fast: bool = False) -> None:
     if not blocks:
         raise ExtractionError("no_text", "trafilatura found no main text")
     article.title = article.title or _clean(doc.title)
-    article.url = article.url or _clean(doc.url)
+    article.canonical_link = _clean(doc.url)  # trusted or not by the URL policy (runtime.batch._finalise)
     article.site_name = article.site_name or _clean(doc.sitename)
     if not article.authors and doc.author:
         article.authors = [a.strip() for a in re.split(r";|\|", doc.author) if a.strip()]

@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator
 from ingest.records import Article, Reject, parse_datetime
 from ingest.settings import Settings
 from ingest.sources.encoding import decode_html, decode_text
+from ingest.sources.urls import article_url
 
 logger = logging.getLogger(__name__)
 
@@ -216,10 +217,12 @@ def _jsonl_record(raw: bytes, uri: str, item: WorkItem) -> Article | Reject:
     html, text = obj.get("html"), obj.get("text")
     if not (isinstance(html, str) and html.strip()) and not (isinstance(text, str) and text.strip()):
         return Reject(uri, "load", "empty", "record has neither html nor text")
-    url = obj.get("url") if isinstance(obj.get("url"), str) else None
+    url = article_url(obj.get("url"))  # placeholders ("N/A"), javascript:, file: ... are not URLs
+    if url is None and obj.get("url") not in (None, ""):
+        logger.debug("%s: url %r is not an http(s) URL; the line keeps it", uri, str(obj.get("url"))[:200])
     article = Article(
         source_uri=uri,
-        url=url or None,
+        url=url,
         content_origin="jsonl",
         language_hint=obj.get("language") if isinstance(obj.get("language"), str) else item.hint,
     )
