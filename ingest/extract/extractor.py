@@ -97,13 +97,37 @@ def _extract_html(article: Article, fast: bool = False) -> None:
     if not blocks:
         raise ExtractionError("no_text", "trafilatura found no main text")
     article.title = article.title or _clean(doc.title)
-    article.canonical_link = _clean(doc.url)  # trusted or not by the URL policy (runtime.batch._finalise)
+    # the page's own canonical link, as written (trafilatura drops relative ones and falls back to
+    # the URL it was given); trusted or not by the URL policy (runtime.batch._finalise)
+    article.canonical_link = declared_canonical(html) or _clean(doc.url)
     article.site_name = article.site_name or _clean(doc.sitename)
     if not article.authors and doc.author:
         article.authors = [a.strip() for a in re.split(r";|\|", doc.author) if a.strip()]
     if article.published_at is None and doc.date:
         article.published_at = parse_datetime(doc.date)
     _set_segments(article, blocks)
+
+
+def declared_canonical(html: str) -> str | None:
+    """``<link rel=canonical href>`` (else ``og:url``) from the page's head, as written."""
+    end = html.find("</head>", 0, 65536)
+    if end < 0:
+        end = html.lower().find("</head>", 0, 65536)
+    if end < 0:
+        return None
+    try:
+        import lxml.html
+
+        head = lxml.html.fromstring(html[:end] + "</head><body></body></html>")
+    except Exception:  # noqa: BLE001 - a head lxml cannot read has no canonical link we can use
+        return None
+    for link in head.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and (link.get("href") or "").strip():
+            return link.get("href").strip()
+    for meta in head.iter("meta"):
+        if (meta.get("property") or meta.get("name") or "").lower() == "og:url" and (meta.get("content") or "").strip():
+            return meta.get("content").strip()
+    return None
 
 
 def _blocks(body):
