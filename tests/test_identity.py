@@ -175,3 +175,49 @@ def test_empty_out_is_a_usage_error(capsys):
         main(["run", "examples", "--out", ""])
     assert exc.value.code == 2
     assert "--out" in capsys.readouterr().err
+
+
+# --- the property: every input exactly once -----------------------------------------------------
+
+_URL_VARIANTS = ("https://news.example/{n}", "HTTPS://NEWS.example:443/{n}#c", "https://news.example/{n}?utm_source=x",
+                 "N/A", "", "javascript:alert(1)", "file:///etc/passwd")
+
+
+def _line(kind: str, n: int, variant: int) -> str:
+    if kind == "broken":
+        return '{"url": "https://news.example/broken", "text": '  # cut short
+    url = _URL_VARIANTS[variant].format(n=n)
+    if kind == "empty":
+        return json.dumps({"url": url, "text": "  "})
+    return json.dumps({"url": url, "title": f"T{n}", "text": body(n)})
+
+
+def test_every_input_is_in_articles_or_rejects_exactly_once(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+    line = st.tuples(st.sampled_from(["article", "article", "article", "broken", "empty"]),
+                     st.integers(0, 3), st.integers(0, len(_URL_VARIANTS) - 1))
+
+    @hsettings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(files=st.lists(st.lists(line, max_size=6), min_size=1, max_size=3))
+    def check(files):
+        root = tmp_path_factory.mktemp("mix")
+        inputs = []
+        for f, lines in enumerate(files):
+            path = root / "in" / f"part{f}.jsonl"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text("".join(_line(*spec) + "\n" for spec in lines), encoding="utf-8")
+            inputs += [f"{path}#{i}" for i in range(1, len(lines) + 1)] if lines else [str(path)]
+        out = root / "out"
+        summary = run_pipeline([str(root / "in")], settings(out, offline=True))
+        articles, rejects = rows(out, "articles"), rows(out, "rejects")
+        assert sorted(r["source_uri"] for r in articles + rejects) == sorted(inputs)
+        assert summary.inputs == len(inputs) and summary.balanced
+        assert len({a["article_id"] for a in articles}) == len(articles)
+        kept = {a["article_id"] for a in articles}
+        for r in rejects:
+            if r["reason"] == "duplicate":
+                assert any(k in r["error"] for k in kept)
+        assert all(a["url"] is None or a["url"].startswith("https://news.example/") for a in articles)
+
+    check()
