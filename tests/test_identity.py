@@ -3,7 +3,6 @@ accounting of every input, met the way a user meets them: files and servers in, 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -193,7 +192,9 @@ def _line(kind: str, n: int, variant: int) -> str:
 
 
 def test_every_input_is_in_articles_or_rejects_exactly_once(tmp_path_factory):
-    from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hsettings
+    from hypothesis import strategies as st
 
     line = st.tuples(st.sampled_from(["article", "article", "article", "broken", "empty"]),
                      st.integers(0, 3), st.integers(0, len(_URL_VARIANTS) - 1))

@@ -24,8 +24,6 @@ from pathlib import Path
 import pytest
 
 from bench.translation_bench import argos_offline, toy_pairs
-from tests import tiny_argos
-from tests.conftest import SHARED, shared_available
 from flows import cli_models
 from ingest.extract.extractor import extract
 from ingest.records import Article, Segment
@@ -36,6 +34,8 @@ from ingest.translate import cache as translation_cache
 from ingest.translate import models as argos_models
 from ingest.translate.models import ModelsError
 from ingest.translate.translator import Translator
+from tests import tiny_argos
+from tests.conftest import SHARED, shared_available
 
 pytestmark = pytest.mark.timeout(120)
 
