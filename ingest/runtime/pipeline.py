@@ -94,12 +94,16 @@ class Pipeline:
         # it; the state directory's own lock also keeps two outputs from sharing one state.  An
         # object store has no lock of its own: runs into it are serialised only by the state
         # directory's lock (docs/reliability.md).
-        self._locks = []
-        if self.storage.local:
-            self._locks.append(RunLock(self.storage.path(""), OUTPUT_LOCK))
-        self._locks.append(RunLock(self.settings.state_dir))
-        for lock in self._locks:
-            lock.acquire()
+        locks = [RunLock(self.storage.path(""), OUTPUT_LOCK)] if self.storage.local else []
+        locks.append(RunLock(self.settings.state_dir))
+        for lock in locks:
+            try:
+                lock.acquire()
+            except BaseException:
+                while self._locks:  # release the locks taken so far
+                    self._locks.pop().release()
+                raise
+            self._locks.append(lock)
         # we hold the lock: staging and temporary files left by a run that was killed are stale
         # (its inputs are redone; rows it renamed into place are skipped as already present)
         self.storage.remove(STAGING_DIR, recursive=True)
