@@ -43,3 +43,42 @@ def test_non_http_urls_refused(url):
     assert not is_http_url(url)
     with pytest.raises(ValueError):
         canonicalize(url)
+
+
+@pytest.mark.parametrize("value", ["N/A", "", "  ", "javascript:alert(1)", "file:///etc/passwd", "mailto:a@b.c",
+                                   "/relative/only", None, 42, "https://"])
+def test_only_http_urls_are_article_urls(value):
+    from ingest.sources.urls import article_url
+
+    assert article_url(value) is None
+
+
+def test_article_url_canonicalises():
+    from ingest.sources.urls import article_url
+
+    assert article_url("HTTPS://NEWS.Example.com:443/a?utm_source=x#comments") == "https://news.example.com/a"
+
+
+@pytest.mark.parametrize("link, page, trusted", [
+    ("/2026/06/harbour", "https://news.example/2026/06/harbour?print=1", "https://news.example/2026/06/harbour"),
+    ("https://www.news.example/2026/06/harbour", "https://news.example/x?id=1", "https://www.news.example/2026/06/harbour"),
+    ("https://news.example/", "https://news.example/2026/06/harbour", None),  # the homepage
+    ("https://news.example", None, None),
+    ("https://news.example/world/", "https://news.example/2026/06/harbour", None),  # a section front
+    ("https://news.example/tag/harbour", "https://news.example/2026/06/harbour", None),  # navigation
+    ("https://other.example/2026/06/harbour", "https://news.example/2026/06/harbour", None),  # another site
+    ("javascript:void(0)", "https://news.example/a", None),
+    ("https://news.example/2026/06/harbour", None, "https://news.example/2026/06/harbour"),  # a saved page
+])
+def test_canonical_links_trusted_only_when_plausible(link, page, trusted):
+    from ingest.sources.urls import trusted_canonical
+
+    assert trusted_canonical(link, page) == trusted
+
+
+def test_choose_url_falls_back_to_the_pages_own_url():
+    from ingest.sources.urls import choose_url
+
+    assert choose_url("https://news.example/a?print=1", "https://news.example/") == "https://news.example/a?print=1"
+    assert choose_url("https://news.example/2026/a?print=1", "/2026/a") == "https://news.example/2026/a"
+    assert choose_url("N/A", None) is None
