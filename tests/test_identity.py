@@ -222,3 +222,19 @@ def test_every_input_is_in_articles_or_rejects_exactly_once(tmp_path_factory):
         assert all(a["url"] is None or a["url"].startswith("https://news.example/") for a in articles)
 
     check()
+
+
+def test_a_repeat_of_an_article_already_present_is_still_a_duplicate_reject(tmp_path):
+    """A rerun (say after a crash) over inputs whose first copy is already written rejects the
+    later copies exactly as an uninterrupted run does, and writes nothing twice."""
+    first = tmp_path / "a.jsonl"
+    first.write_text(json.dumps({"url": "https://news.example/c", "text": body(9)}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run_pipeline([str(first)], settings(out, offline=True))
+    both = tmp_path / "b.jsonl"
+    both.write_text((json.dumps({"url": "https://news.example/c?utm_source=y", "text": body(9)}) + "\n") * 2,
+                    encoding="utf-8")
+    summary = run_pipeline([str(both)], settings(out, offline=True))
+    assert summary.articles_existing == 1 and summary.rejects_by_reason == {"dedup:duplicate": 1}
+    assert len(rows(out, "articles")) == 1
+    assert [r["source_uri"] for r in rows(out, "rejects")] == [f"{both}#2"]

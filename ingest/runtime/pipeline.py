@@ -76,7 +76,7 @@ class Pipeline:
         self.settings = settings.replace(state_dir=resolve_state_dir(settings))
         self.summary = Summary(run_id=self.run_id, output=self.storage.uri())
         self._existing_articles = IdSet()  # compact: 16 bytes per id already in the output
-        self._run_articles = IdSet()  # ids this run wrote: a later input with one is a true repeat
+        self._run_articles = IdSet()  # ids this run wrote or found present: a later input with one is a repeat
         self._existing_rejects = IdSet()
         self._counted_batch: int | None = None  # the batch being committed (a retried commit counts once)
         self._committed_parts: set[tuple[str, int]] = set()
@@ -172,8 +172,8 @@ class Pipeline:
             raise
         self._index.commit()  # the index only ever holds what is written
         # recorded only once written: after a failed write a retry writes these rows, never skips them
-        self._run_articles.update(new_ids)
-        self.summary.articles_existing += existing
+        self._run_articles.update(new_ids | existing)
+        self.summary.articles_existing += len(existing)
         if table.num_rows:
             self.summary.count_articles(table)
         if duplicates is not None:
@@ -208,16 +208,17 @@ class Pipeline:
         self.summary.rejects_existing += existing
         self.summary.count_rejects(counted)
 
-    def _split_new(self, ids: list[str]) -> tuple[list[int], set[str], int, list[int]]:
-        """Row numbers to write (ids neither in the output nor written by this run), those ids, how
-        many rows were already present from an earlier run, and the row numbers of true repeats
-        within this run (an id this run already wrote, or earlier in this part)."""
-        keep, new_ids, existing, repeats = [], set(), 0, []
+    def _split_new(self, ids: list[str]) -> tuple[list[int], set[str], set[str], list[int]]:
+        """Row numbers to write (ids neither in the output nor seen by this run), those ids, the ids
+        already present from an earlier run (counted, not written), and the row numbers of true
+        repeats within this run (an id this run already wrote or counted, or earlier in this part;
+        so a rerun after a crash rejects the same repeats as an uninterrupted run)."""
+        keep, new_ids, existing, repeats = [], set(), set(), []
         for i, value in enumerate(ids):
-            if value in self._existing_articles:
-                existing += 1
-            elif value in new_ids or value in self._run_articles:
+            if value in new_ids or value in existing or value in self._run_articles:
                 repeats.append(i)
+            elif value in self._existing_articles:
+                existing.add(value)
             else:
                 new_ids.add(value)
                 keep.append(i)
