@@ -316,7 +316,8 @@ def test_shared_feeds_through_a_run_keep_every_entry(shared_dir, tmp_path):
     files = [p for p in _feed_files(root) if _expected(p) is not None]
     out = tmp_path / "out"
     run_pipeline([str(p) for p in files], Settings(out=str(out), offline=True, translate=False, workers=1,
-                                                   language_backend="langdetect"))
+                                                   language_backend="langdetect", extraction_fast=True,
+                                                   extraction_timeout_s=300))
     articles = pq.read_table(out / "articles").to_pylist()
     rejects = pq.read_table(out / "rejects").to_pylist() if (out / "rejects").is_dir() else []
     matched = 0
@@ -325,7 +326,8 @@ def test_shared_feeds_through_a_run_keep_every_entry(shared_dir, tmp_path):
         mine = [a for a in articles if a["source_uri"].startswith(f"{path}#")]
         theirs = [r for r in rejects if r["source_uri"].startswith(f"{path}#")]
         assert len(mine) + len(theirs) == len(expected), (path, [r["reason"] for r in theirs])
-        assert all(r["reason"] in ("no_content", "no_text") for r in theirs), (path, theirs)
+        # entries without text are rejects; a timeout only on a machine far too loaded
+        assert all(r["reason"] in ("no_content", "no_text", "timeout") for r in theirs), (path, theirs)
         by_index = {int(a["source_uri"].rsplit("#", 1)[1]): a["title"] for a in mine}
         for index, want in enumerate(expected, 1):
             if index in by_index and want and "\ufffd" not in want:
