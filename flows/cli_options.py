@@ -44,7 +44,7 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
     ``output_options=False``: it has no terminal summary or progress bar)."""
     run.add_argument("sources", nargs="*", metavar="SOURCE",
                      help="files, directories (recursive), feed or article URLs")
-    run.add_argument("--out", required=True, metavar="DIR",
+    run.add_argument("--out", required=True, metavar="DIR", type=output_location,
                      help="output directory or fsspec URL (s3://bucket/prefix)")
     run.add_argument("--sources", dest="sources_file", metavar="FILE",
                      help="a TOML/YAML file declaring feeds (see README)")
@@ -120,6 +120,13 @@ def _settings_default(name: str):
     from ingest.settings import Settings
 
     return getattr(Settings(), name)
+
+
+def output_location(value: str) -> str:
+    """``--out``: an empty value (an unset ``$OUT``) is a usage error, never the current directory."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty (is a variable such as $OUT unset?)")
+    return value
 
 
 def positive_int(value: str) -> int:

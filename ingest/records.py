@@ -77,10 +77,16 @@ class Article:
     tags: list[str] = field(default_factory=list)
     is_accessible_for_free: bool | None = None  # None: the page says nothing
     modified_at: datetime | None = None
+    # the page's declared canonical link (``<link rel=canonical>``, ``og:url``) as extraction found
+    # it; the URL policy (``ingest.sources.urls.choose_url``) decides whether it replaces ``url``
+    canonical_link: str | None = None
 
     def identity(self) -> str:
-        """What makes two inputs the same article: the canonical URL when known, else the source."""
-        return self.url or self.source_uri
+        """What makes two inputs the same article: the canonical URL (else, without one, the
+        source) **and** the content (``content_hash``, the normalised text).  The same URL with
+        other content is another article (a version); the same content at another URL too (the
+        stories index links such copies with ``duplicate_of``)."""
+        return f"{self.url or self.source_uri}\x1f{self.content_hash or ''}"
 
     def assign_id(self) -> str:
         self.article_id = stable_id(self.identity())

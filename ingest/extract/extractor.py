@@ -109,7 +109,9 @@ def _extract_html(article: Article, fast: bool = False) -> None:
 def _apply_metadata(article: Article, meta: PageMetadata) -> None:
     """What the source already carried (a feed's or a JSONL record's title, authors, date) wins."""
     article.title = article.title or _clean(meta.title)
-    article.url = article.url or meta.url
+    # the page's own canonical link (or og:url), resolved against the page URL; whether it replaces
+    # ``url`` is the URL policy's decision (runtime.batch._finalise, sources.urls.choose_url)
+    article.canonical_link = meta.url
     article.site_name = article.site_name or _clean(meta.site_name)
     if not article.authors:
         article.authors = list(meta.authors)

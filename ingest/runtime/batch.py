@@ -30,6 +30,8 @@ from ingest.records import Article, Reject, StateUpdate
 from ingest.settings import Settings
 from ingest.sources.fetch_state import run_scope
 from ingest.sources.loaders import WorkItem, load
+from ingest.sources.urls import choose_url
+from ingest.stories.index import content_hash
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +168,10 @@ def _with_dedup_features(table: pa.Table, articles: list[Article], settings: Set
 
 
 def _finalise(article: Article) -> Article:
+    """The article's URL by the URL policy (canonical form; a page's canonical link only when
+    plausible) and its identity: canonical URL (else the source) and content hash."""
+    article.url = choose_url(article.url, article.canonical_link)
+    article.content_hash = content_hash(article.text or "")
     article.assign_id()
     return article
 

@@ -25,10 +25,11 @@ from ingest.output.idset import IdSet
 from ingest.output.storage import Storage
 from ingest.output.summary import Summary
 from ingest.output.writer import (
+    rejects_to_table,
     table_to_dedup_articles,
     with_story_columns,
 )
-from ingest.records import StateUpdate
+from ingest.records import Reject, StateUpdate
 from ingest.runtime import stop, workers
 from ingest.runtime.batch import (
     ARTICLES_DIR,
@@ -76,13 +77,14 @@ class Pipeline:
         self.settings = settings.replace(state_dir=resolve_state_dir(settings))
         self.summary = Summary(run_id=self.run_id, output=self.storage.uri())
         self._existing_articles = IdSet()  # compact: 16 bytes per id already in the output
+        self._run_articles = IdSet()  # ids this run wrote or found present: a later input with one is a repeat
         self._existing_rejects = IdSet()
         self._counted_batch: int | None = None  # the batch being committed (a retried commit counts once)
         self._committed_parts: set[tuple[str, int]] = set()
         self._updates: list[StateUpdate] = []
         self._batch_updates: list[StateUpdate] = []
         self._index = None
-        self._lock = None
+        self._locks: list = []
         self._inputs = None  # CommittedInputs: content hashes of committed local inputs
         self._batch_hashes: dict[int, list[tuple[str, str]]] = {}
         self._date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
@@ -92,8 +94,20 @@ class Pipeline:
         from ingest.stories.index import StoryIndex
 
         self.storage.check_writable()
-        self._lock = RunLock(self.settings.state_dir)
-        self._lock.acquire()
+        # the run lock lives with the output (OUT/_run.lock), so another --state-dir cannot bypass
+        # it; the state directory's own lock also keeps two outputs from sharing one state.  An
+        # object store has no lock of its own: runs into it are serialised only by the state
+        # directory's lock (docs/reliability.md).
+        locks = [RunLock(self.storage.path(""), OUTPUT_LOCK)] if self.storage.local else []
+        locks.append(RunLock(self.settings.state_dir))
+        for lock in locks:
+            try:
+                lock.acquire()
+            except BaseException:
+                while self._locks:  # release the locks taken so far
+                    self._locks.pop().release()
+                raise
+            self._locks.append(lock)
         # we hold the lock: staging and temporary files left by a run that was killed are stale
         # (its inputs are redone; rows it renamed into place are skipped as already present)
         self.storage.remove(STAGING_DIR, recursive=True)
@@ -162,9 +176,13 @@ class Pipeline:
         del features
         table = with_story_columns(table, articles)
         del articles
-        keep, new_ids, existing = self._split_new(table.column("article_id").to_pylist(), self._existing_articles)
+        keep, new_ids, existing, repeats = self._split_new(table.column("article_id").to_pylist())
+        duplicates = self._duplicate_rejects(table, repeats)
         table = table.take(pa.array(keep, type=pa.int64()))
         try:
+            if duplicates is not None:  # first: a retry rewrites the same file, never counts twice
+                self.storage.write_table(duplicates, final.replace(ARTICLES_DIR + "/", REJECTS_DIR + "/", 1)
+                                         .replace(".parquet", "-duplicates.parquet"), self.settings.row_group_size)
             if table.num_rows:
                 self.storage.write_table(table, final, self.settings.row_group_size)
         except BaseException:
@@ -172,14 +190,34 @@ class Pipeline:
             raise
         self._index.commit()  # the index only ever holds what is written
         # recorded only once written: after a failed write a retry writes these rows, never skips them
-        self._existing_articles.update(new_ids)
-        self.summary.articles_existing += existing
+        self._run_articles.update(new_ids | existing)
+        self.summary.articles_existing += len(existing)
         if table.num_rows:
             self.summary.count_articles(table)
+        if duplicates is not None:
+            self._existing_rejects.update(duplicates.column("reject_id").to_pylist())
+            self.summary.count_rejects(duplicates)
+
+    def _duplicate_rejects(self, table: pa.Table, repeats: list[int]) -> pa.Table | None:
+        """A ``duplicate`` reject for each true repeat of this run (same canonical URL or source
+        and same content as an article this run already wrote), naming the kept article."""
+        if not repeats:
+            return None
+        rows = table.take(pa.array(repeats, type=pa.int64())).select(["article_id", "source_uri", "url"]).to_pylist()
+        rejects = [Reject(r["source_uri"], "dedup", "duplicate",
+                          f"duplicate of article {r['article_id']} (same URL and content, already in this run)",
+                          url=r["url"]) for r in rows]
+        fresh = [r for r in rejects if r.reject_id not in self._existing_rejects]  # a rerun's own
+        self.summary.rejects_existing += len(rejects) - len(fresh)
+        self.summary.rejects_by_reason["dedup:duplicate"] += len(rejects) - len(fresh)
+        rejects = fresh
+        if not rejects:
+            return None
+        return rejects_to_table(rejects, run_id=self.run_id, rejected_at=datetime.now(timezone.utc))
 
     def _commit_rejects(self, staged: str, final: str) -> None:
         table = self.storage.read_table(staged)
-        keep, new_ids, existing = self._split_new(table.column("reject_id").to_pylist(), self._existing_rejects)
+        keep, new_ids, existing = self._split_new_rejects(table.column("reject_id").to_pylist())
         counted = table.select(["stage", "reason"])
         table = table.take(pa.array(keep, type=pa.int64()))
         if table.num_rows:
@@ -188,13 +226,26 @@ class Pipeline:
         self.summary.rejects_existing += existing
         self.summary.count_rejects(counted)
 
-    @staticmethod
-    def _split_new(ids: list[str], present: IdSet) -> tuple[list[int], set[str], int]:
-        """Row numbers to write (ids neither in the output nor earlier in this part), those ids,
-        and how many rows were already present."""
+    def _split_new(self, ids: list[str]) -> tuple[list[int], set[str], set[str], list[int]]:
+        """Row numbers to write (ids neither in the output nor seen by this run), those ids, the ids
+        already present from an earlier run (counted, not written), and the row numbers of true
+        repeats within this run (an id this run already wrote or counted, or earlier in this part;
+        so a rerun after a crash rejects the same repeats as an uninterrupted run)."""
+        keep, new_ids, existing, repeats = [], set(), set(), []
+        for i, value in enumerate(ids):
+            if value in new_ids or value in existing or value in self._run_articles:
+                repeats.append(i)
+            elif value in self._existing_articles:
+                existing.add(value)
+            else:
+                new_ids.add(value)
+                keep.append(i)
+        return keep, new_ids, existing, repeats
+
+    def _split_new_rejects(self, ids: list[str]) -> tuple[list[int], set[str], int]:
         keep, new_ids, existing = [], set(), 0
         for i, value in enumerate(ids):
-            if value in new_ids or value in present:
+            if value in new_ids or value in self._existing_rejects:
                 existing += 1
             else:
                 new_ids.add(value)
@@ -227,9 +278,11 @@ class Pipeline:
         if self._inputs is not None:
             self._inputs.close()
             self._inputs = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        while self._locks:
+            self._locks.pop().release()
+
+
+OUTPUT_LOCK = "_run.lock"  # inside a local output; "_" names are skipped by Parquet readers
 
 
 def resolve_state_dir(settings: Settings) -> str:

@@ -17,8 +17,8 @@ class RunLockedError(RuntimeError):
 class RunLock:
     """An exclusive, crash-safe lock (flock: released by the OS when the process dies)."""
 
-    def __init__(self, state_dir: str) -> None:
-        self.path = Path(state_dir) / "run.lock"
+    def __init__(self, directory: str, name: str = "run.lock") -> None:
+        self.path = Path(directory) / name
         self._fh = None
 
     def acquire(self) -> None:
@@ -30,7 +30,9 @@ class RunLock:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.close()
-            raise RunLockedError(f"another run is writing to this output (lock {self.path} is held)") from None
+            holder = _holder(self.path)
+            raise RunLockedError(f"another run{holder} is writing to this output (lock {self.path} is held); "
+                                 "wait for it to finish") from None
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
@@ -44,6 +46,14 @@ class RunLock:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
+
+
+def _holder(path: Path) -> str:
+    try:
+        pid = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f" (process {pid})" if pid.isdigit() else ""
 
 
 def apply_state_updates(state_dir: str, updates: list[StateUpdate]) -> None:

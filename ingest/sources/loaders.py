@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator
 from ingest.records import Article, Reject, parse_datetime
 from ingest.settings import Settings
 from ingest.sources.encoding import decode_html, decode_text
+from ingest.sources.urls import article_url
 
 logger = logging.getLogger(__name__)
 
@@ -81,23 +82,45 @@ def plan(sources: Iterable[str], settings: Settings) -> Iterator[WorkItem]:
         if not path.exists():
             raise SourceError(f"no such file or directory: {source}")
         if path.is_dir():
-            for child in sorted(_walk(path)):
+            skipped: list[str] = []
+            for child in sorted(_walk(path, skipped)):
+                try:
+                    resolved = str(child.resolve(strict=True))
+                except (RuntimeError, OSError):  # a symlink loop, a dangling link, a vanished file
+                    yield WorkItem("bad_path", str(child.absolute()))
+                    continue
+                if child.is_dir():  # a directory os.walk could not enter (reported by _walk)
+                    yield WorkItem("bad_path", resolved)
+                    continue
                 kind = classify_path(child)
                 if kind is None:
-                    logger.debug("skipping %s: not a known input type", child)
-                    continue
-                yield WorkItem(kind, str(child.resolve()))
+                    if child.name.startswith("_"):
+                        skipped.append(child.name)
+                        continue
+                    kind = "unsupported"
+                yield WorkItem(kind, resolved)
+            if skipped:
+                logger.info("%s: %d hidden or _-prefixed entries skipped (e.g. %s)", path, len(skipped),
+                            ", ".join(skipped[:3]))
         else:
             # a file named explicitly is always an input; unknown suffixes are sniffed at load time
             yield WorkItem(classify_path(path) or "sniff", str(path.resolve()))
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+def _walk(root: Path, skipped: list[str]) -> Iterator[Path]:
+    """Files under ``root`` (hidden names skipped, listed in ``skipped``), and the directories that
+    could not be read (each becomes a reject, the walk goes on)."""
+    unreadable: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False,
+                                                onerror=lambda exc: unreadable.append(Path(exc.filename))):
+        skipped.extend(d for d in dirnames if d.startswith("."))
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
-            if not name.startswith("."):
+            if name.startswith("."):
+                skipped.append(name)
+            else:
                 yield Path(dirpath) / name
+    yield from unreadable
 
 
 Handler = Callable[[WorkItem, Settings], Iterator["Article | Reject"]]
@@ -177,7 +200,7 @@ def _load_text(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]
 def _load_jsonl(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
     opener = gzip.open if _is_gzip(item.location) else open
     with opener(item.location, "rb") as fh:
-        lineno = 0
+        lineno = records = 0
         while True:
             try:
                 raw = fh.readline(settings.max_document_bytes + 1)
@@ -185,6 +208,8 @@ def _load_jsonl(item: WorkItem, settings: Settings) -> Iterator[Article | Reject
                 yield Reject(f"{item.location}#{lineno + 1}", "load", "corrupt_gzip", _detail(exc))
                 return
             if not raw:
+                if not records:  # an empty file (or only blank lines) is an input too
+                    yield Reject(item.location, "load", "empty", "file has no records")
                 return
             lineno += 1
             uri = f"{item.location}#{lineno}"
@@ -199,10 +224,12 @@ def _load_jsonl(item: WorkItem, settings: Settings) -> Iterator[Article | Reject
                     yield Reject(uri, "load", "too_large",
                                  f"line longer than {budget:,} bytes; the rest of the file was not read")
                     return
+                records += 1
                 yield Reject(uri, "load", "too_large", f"line longer than {settings.max_document_bytes:,} bytes")
                 continue
             if not raw.strip():
                 continue  # blank lines are not records
+            records += 1
             yield _jsonl_record(raw, uri, item)
 
 
@@ -216,10 +243,12 @@ def _jsonl_record(raw: bytes, uri: str, item: WorkItem) -> Article | Reject:
     html, text = obj.get("html"), obj.get("text")
     if not (isinstance(html, str) and html.strip()) and not (isinstance(text, str) and text.strip()):
         return Reject(uri, "load", "empty", "record has neither html nor text")
-    url = obj.get("url") if isinstance(obj.get("url"), str) else None
+    url = article_url(obj.get("url"))  # placeholders ("N/A"), javascript:, file: ... are not URLs
+    if url is None and obj.get("url") not in (None, ""):
+        logger.debug("%s: url %r is not an http(s) URL; the line keeps it", uri, str(obj.get("url"))[:200])
     article = Article(
         source_uri=uri,
-        url=url or None,
+        url=url,
         content_origin="jsonl",
         language_hint=obj.get("language") if isinstance(obj.get("language"), str) else item.hint,
     )
@@ -234,6 +263,30 @@ def _jsonl_record(raw: bytes, uri: str, item: WorkItem) -> Article | Reject:
     if isinstance(authors, list):
         article.authors = [a for a in authors if isinstance(a, str) and a.strip()]
     return article
+
+
+def _load_unsupported(item: WorkItem, settings: Settings) -> Iterator[Reject]:
+    """A file of a type we do not read, found inside an input folder (.docx, .pdf, images ...)."""
+    suffix = Path(item.location).suffix.lower() or "(no suffix)"
+    yield Reject(item.location, "load", "unsupported_type",
+                 f"{suffix} is not an input type (html, txt/md, jsonl, feeds, warc)")
+
+
+def _load_bad_path(item: WorkItem, settings: Settings) -> Iterator[Reject]:
+    """A path inside an input folder that cannot be followed or read (symlink loop, dangling link,
+    unreadable directory)."""
+    import errno
+
+    try:
+        os.stat(item.location)
+    except OSError as exc:
+        reason = "symlink_loop" if exc.errno == errno.ELOOP else "unreadable"
+        yield Reject(item.location, "load", reason, _detail(exc))
+        return
+    if os.path.isdir(item.location):
+        yield Reject(item.location, "load", "unreadable", "directory cannot be listed")
+        return
+    yield Reject(item.location, "load", "unreadable", "path cannot be resolved")
 
 
 def _load_sniff(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
@@ -274,7 +327,8 @@ def _detail(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:500]
 
 
-HANDLERS.update({"html": _load_html, "text": _load_text, "jsonl": _load_jsonl, "sniff": _load_sniff})
+HANDLERS.update({"html": _load_html, "text": _load_text, "jsonl": _load_jsonl, "sniff": _load_sniff,
+                 "unsupported": _load_unsupported, "bad_path": _load_bad_path})
 
 
 def _lazy(module: str, name: str) -> Handler:

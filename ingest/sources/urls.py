@@ -1,14 +1,23 @@
-"""URL canonicalisation: the canonical URL decides an article's identity.
+"""The URL policy, in one place: which URLs are URLs, their canonical form, which canonical links
+to trust.  An article's identity starts from its canonical URL (``records.Article.assign_id``).
 
-``canonicalize`` lower-cases the scheme and host, drops the default port, the fragment and
-tracking parameters (``utm_*``, ``fbclid``, ``gclid`` ...), sorts the query and normalises
-percent-escapes, so that the same article reached through different links is one
-article.  Only ``http`` and ``https`` URLs are canonicalised; anything else raises ``ValueError``.
+``canonicalize`` (w3lib's ``canonicalize_url`` plus what it leaves: default ports, a trailing dot
+on the host, tracking parameters ``utm_*``, ``fbclid``, ``gclid`` ...) lower-cases the scheme and
+host, drops the default port, the fragment and tracking parameters, sorts the query and
+normalises percent-escapes, so that the same article reached through different links is one
+article.  Only ``http`` and ``https`` URLs are URLs: ``canonicalize`` raises ``ValueError`` for
+anything else, ``article_url`` returns None (``N/A``, ``javascript:``, ``file:``, relative paths).
+
+``trusted_canonical`` decides whether a page's ``<link rel=canonical>`` (or ``og:url``) may replace
+its own URL: only when it is plausible (an http(s) URL on the same site that is neither the
+site's root nor a section front; courlan judges navigation pages).
 """
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
 
 HTTP_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -22,10 +31,8 @@ TRACKING_PARAMS = frozenset({
 })
 # prefixes (lower-case) of tracking parameters
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
-
-_PCT = re.compile(r"%[0-9a-fA-F]{2}")
-# characters that need no escaping in a path (RFC 3986 pchar + "/")
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+# a path of one short word ("/world", "/sport/"): a section front, not an article
+_SECTION_PATH = re.compile(r"^/[A-Za-z]{1,24}/?$")
 
 
 def is_http_url(url: str | None) -> bool:
@@ -59,7 +66,7 @@ def canonicalize(url: str, base: str | None = None) -> str:
     host = parts.hostname  # lower-cased by urllib, brackets of IPv6 removed
     if not host:
         raise ValueError(f"URL has no host: {url[:200]!r}")
-    host = _idna(host.rstrip("."))
+    host = host.rstrip(".")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     try:
@@ -70,35 +77,65 @@ def canonicalize(url: str, base: str | None = None) -> str:
     if parts.username is not None:
         userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
         netloc = f"{userinfo}@{netloc}"
-    path = _normalise_path(parts.path or "/")
-    query = _normalise_query(parts.query)
-    return urlunsplit((scheme, netloc, path, query, ""))
-
-
-def _idna(host: str) -> str:
-    if host.isascii():
-        return host
+    query = parts.query
+    if query:
+        pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not is_tracking_param(k)]
+        query = urlencode(pairs)
     try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host
+        return canonicalize_url(urlunsplit((scheme, netloc, parts.path or "/", query, "")))
+    except (ValueError, UnicodeError) as exc:
+        raise ValueError(f"URL cannot be canonicalised: {url[:200]!r} ({exc})") from exc
 
 
-def _normalise_path(path: str) -> str:
-    # resolve "." and ".." segments the way a browser does
-    if "/." in path or path.startswith("."):
-        path = urlsplit(urljoin("http://x/", path)).path or "/"
-    # escape what must be escaped (spaces, non-ASCII), keep existing escapes, upper-case their hex
-    return _upper_escapes(quote(path, safe=_PATH_SAFE + "%"))
+def article_url(url: object, base: str | None = None) -> str | None:
+    """The canonical URL when ``url`` is an http(s) URL (relative ones resolved against ``base``),
+    else None: placeholders (``N/A``), ``javascript:``, ``file:`` and other schemes are not URLs."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    candidate = url.strip()
+    if base and not is_http_url(candidate) and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", candidate):
+        candidate = urljoin(base, candidate)
+    if not is_http_url(candidate):
+        return None
+    try:
+        return canonicalize(candidate)
+    except ValueError:
+        return None
 
 
-def _upper_escapes(text: str) -> str:
-    return _PCT.sub(lambda m: m.group(0).upper(), text)
+def site_of(url: str) -> str:
+    """The site of a URL: its host without ``www.`` (subdomains other than www are other sites)."""
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
 
 
-def _normalise_query(query: str) -> str:
-    if not query:
-        return ""
-    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not is_tracking_param(k)]
-    pairs.sort()
-    return urlencode(pairs, quote_via=quote, safe="/:@!$'()*,;-._~")
+def is_front_page(url: str) -> bool:
+    """The site's root, a section front (``/world/``) or a navigation page (tags, categories,
+    pagination: courlan's rule)."""
+    from courlan import is_navigation_page
+
+    parts = urlsplit(url)
+    if parts.path in ("", "/") and not parts.query:
+        return True
+    if _SECTION_PATH.match(parts.path) and not parts.query:
+        return True
+    return is_navigation_page(url)
+
+
+def trusted_canonical(link: str | None, page_url: str | None) -> str | None:
+    """The page's declared canonical link, canonicalised, when it is plausible for an article:
+    an http(s) URL on the page's own site (when the page's URL is known) that is not the site's
+    root or a section front.  None: ignore it (keep the page's own URL)."""
+    canonical = article_url(link, base=page_url)
+    if canonical is None or is_front_page(canonical):
+        return None
+    if page_url and site_of(canonical) != site_of(page_url):
+        return None
+    return canonical
+
+
+def choose_url(own: str | None, declared: str | None) -> str | None:
+    """An article's ``url``: the page's trusted canonical link (``trusted_canonical``), else its
+    own URL canonicalised (None when that is not an http(s) URL)."""
+    page_url = article_url(own)
+    return trusted_canonical(declared, page_url) or page_url
