@@ -10,7 +10,6 @@ committed only after the rows are written, so a crash loses nothing and duplicat
 """
 from __future__ import annotations
 
-import itertools
 import logging
 import uuid
 from concurrent.futures import Future
@@ -38,6 +37,7 @@ from ingest.runtime.batch import (
     BatchResult,
     process_batch,
 )
+from ingest.runtime.batching import cut_batches
 from ingest.settings import Settings
 from ingest.sources.loaders import WorkItem, plan
 from schemas import ARTICLE_SCHEMA
@@ -56,12 +56,26 @@ class RunPlan:
 
 
 def plan_run(sources: Iterable[str], settings: Settings) -> RunPlan:
-    """Plan a run once (lists files, reads none; raises SourceError for a missing path).  A run that
-    fits in one batch runs in threads: worker processes would cost more than they save."""
+    """Plan a run once (lists files; reads at most the first batch of a multi-record file to count
+    its documents; raises SourceError for a missing path).  A run that fits in one batch runs in
+    threads: worker processes would cost more than they save."""
     items = list(plan(sources, settings))
-    if settings.task_runner == "local" and len(items) <= settings.batch_size:
+    if settings.task_runner == "local" and _fits_one_batch(items, settings):
         settings = settings.replace(task_runner="threads")
     return RunPlan(items, settings)
+
+
+def _fits_one_batch(items: list[WorkItem], settings: Settings) -> bool:
+    if len(items) > settings.batch_size:
+        return False
+    cuts = cut_batches(items, settings.replace(workers=1))
+    try:
+        next(cuts)
+        return next(cuts, None) is None
+    except StopIteration:
+        return True
+    finally:
+        cuts.close()
 
 
 # --- driving a run ------------------------------------------------------------------------------
@@ -73,6 +87,12 @@ class Pipeline:
         self.run_id = run_id or new_run_id()
         self.storage = Storage(settings.out)
         self.settings = settings.replace(state_dir=resolve_state_dir(settings))
+        # what batches run with: the state directory is the driver's (it alone commits state); a
+        # worker of a remote Dask cluster (--dask-address) gets it only when it was named
+        # explicitly (--state-dir: a shared store), never the driver's local default path
+        remote = settings.task_runner == "dask" and bool(settings.dask_address)
+        self.batch_settings = self.settings.replace(state_dir=None) if remote and not settings.state_dir \
+            else self.settings
         self.summary = Summary(run_id=self.run_id, output=self.storage.uri())
         self._existing_articles = IdSet()  # compact: 16 bytes per id already in the output
         self._existing_rejects = IdSet()
@@ -104,13 +124,12 @@ class Pipeline:
                     len(self._existing_articles))
 
     def batches(self, sources: "Iterable[str] | RunPlan") -> Iterator[Batch]:
-        items = iter(sources.items) if isinstance(sources, RunPlan) else plan(sources, self.settings)
-        for number in itertools.count(1):
-            chunk = list(itertools.islice(items, self.settings.batch_size))
-            if not chunk:
-                return
-            self.summary.planned_items += len(chunk)
-            yield Batch(number, chunk)
+        """Batches of documents (``ingest.runtime.batching``): small files grouped, large
+        multi-record files cut into record ranges."""
+        items = sources.items if isinstance(sources, RunPlan) else list(plan(sources, self.settings))
+        for number, cut in enumerate(cut_batches(items, self.settings), 1):
+            self.summary.planned_items += cut.finished
+            yield Batch(number, cut.items)
 
     def commit(self, result: BatchResult) -> None:
         """Take one processed batch (in batch order): stories, idempotency, final atomic write.
@@ -245,7 +264,7 @@ def run_pipeline(sources: "Iterable[str] | RunPlan", settings: Settings, *, subm
         window = max(2, 2 * pipeline.settings.workers)
         in_flight: list[Future] = []
         for batch in pipeline.batches(sources):
-            in_flight.append(submit(batch, pipeline.settings, pipeline.run_id))
+            in_flight.append(submit(batch, pipeline.batch_settings, pipeline.run_id))
             while len(in_flight) >= window:
                 do_commit(pipeline, in_flight.pop(0).result())
                 if progress:
