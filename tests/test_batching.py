@@ -168,3 +168,11 @@ def test_workers_of_a_remote_dask_cluster_get_no_local_state_directory_of_the_dr
     assert shared.batch_settings.state_dir == "/shared/news-state"  # named explicitly: a shared store
     local = pipeline.Pipeline(Settings(out=out, task_runner="dask"))  # a local cluster: same machine
     assert local.batch_settings.state_dir == local.settings.state_dir
+
+
+def test_a_run_of_one_batch_runs_in_threads_and_one_large_file_on_the_pool(tmp_path):
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    assert pipeline.plan_run([str(examples)], Settings(out=str(tmp_path / "a"))).settings.task_runner == "threads"
+    _jsonl(tmp_path / "export.jsonl", 300)  # one work item, 300 documents: worker processes
+    run = pipeline.plan_run([str(tmp_path / "export.jsonl")], Settings(out=str(tmp_path / "b"), workers=2))
+    assert len(run.items) == 1 and run.settings.task_runner == "local"

@@ -47,6 +47,17 @@ def _estimate(item: WorkItem) -> float:
     return 1.0
 
 
+def estimate_documents(items: list[WorkItem], limit: float = float("inf")) -> float:
+    """Estimated documents of ``items`` (a multi-record file: from a probe of its first 64 KB),
+    counted up to just past ``limit``."""
+    total = 0.0
+    for item in items:
+        total += _estimate(item)
+        if total > limit:
+            break
+    return total
+
+
 def cut_batches(items: list[WorkItem], settings: Settings) -> Iterator[Cut]:
     """The batches of a run over ``items`` (in order; every record of every item once)."""
     estimates = [_estimate(item) for item in items]

@@ -37,7 +37,7 @@ from ingest.runtime.batch import (
     BatchResult,
     process_batch,
 )
-from ingest.runtime.batching import cut_batches
+from ingest.runtime.batching import cut_batches, estimate_documents
 from ingest.settings import Settings
 from ingest.sources.loaders import WorkItem, plan
 from schemas import ARTICLE_SCHEMA
@@ -56,7 +56,7 @@ class RunPlan:
 
 
 def plan_run(sources: Iterable[str], settings: Settings) -> RunPlan:
-    """Plan a run once (lists files; reads at most the first batch of a multi-record file to count
+    """Plan a run once (lists files; reads the first 64 KB of a multi-record file to estimate
     its documents; raises SourceError for a missing path).  A run that fits in one batch runs in
     threads: worker processes would cost more than they save."""
     items = list(plan(sources, settings))
@@ -66,16 +66,8 @@ def plan_run(sources: Iterable[str], settings: Settings) -> RunPlan:
 
 
 def _fits_one_batch(items: list[WorkItem], settings: Settings) -> bool:
-    if len(items) > settings.batch_size:
-        return False
-    cuts = cut_batches(items, settings.replace(workers=1))
-    try:
-        next(cuts)
-        return next(cuts, None) is None
-    except StopIteration:
-        return True
-    finally:
-        cuts.close()
+    return len(items) <= settings.batch_size and \
+        estimate_documents(items, settings.batch_size) <= settings.batch_size
 
 
 # --- driving a run ------------------------------------------------------------------------------
