@@ -211,9 +211,11 @@ class Pipeline:
     def close(self) -> None:
         from ingest.sources.fetch_state import close_states
         from ingest.sources.http import close_fetchers
+        from ingest.sources.loaders import close_parked
 
         close_fetchers()  # connections and state handles of this process (workers end with theirs)
         close_states()
+        close_parked()
         if self._index is not None:
             self._index.close()
             self._index = None

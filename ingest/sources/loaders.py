@@ -236,6 +236,14 @@ _parked: dict[tuple, tuple] = {}
 _parked_lock = threading.Lock()
 
 
+def close_parked() -> None:
+    """Close the decompressor kept between ranges (the end of a run in this process)."""
+    with _parked_lock:
+        for fh, _ in _parked.values():
+            fh.close()
+        _parked.clear()
+
+
 def _identity(path: str) -> tuple:
     st = os.stat(path)
     return path, st.st_ino, st.st_size, st.st_mtime_ns
