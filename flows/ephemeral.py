@@ -67,6 +67,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the server's process (Linux): end it when the CLI ends in any way, SIGKILL included,
+    so that no server outlives its run (Prefect's own temporary server does when its parent is
+    killed: it stops it only at a normal exit)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start() -> bool:
     """Start the temporary server now and set ``PREFECT_API_URL`` (True), or leave it to Prefect
     (False).  Call before Prefect is imported."""
@@ -77,7 +90,8 @@ def start() -> bool:
         return False
     port = _free_port()
     try:
-        _process = subprocess.Popen(command(port), env={**os.environ, **SERVER_ENV}, stdin=subprocess.DEVNULL)
+        _process = subprocess.Popen(command(port), env={**os.environ, **SERVER_ENV}, stdin=subprocess.DEVNULL,
+                                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     except OSError:
         return False
     _url = f"http://127.0.0.1:{port}/api"
