@@ -1,208 +1,246 @@
-"""End-to-end and per-stage throughput on real pages from ../shared/datasets.
+"""End to end, as a user sees it: ``news-ingest run`` against the loop a user would write.
 
-Builds a corpus from the 990 trafilatura_eval pages and the newspaper4k pages, repeated (as
-distinct files) to --docs documents, then prints, with the machine's core count:
+Builds three input shapes from the real pages in ``../shared/datasets`` (the 990 trafilatura_eval
+pages, then the newspaper4k pages, repeated with distinct URLs up to ``--docs``):
 
-* per-stage throughput (documents/s, single process) for load, extract, language, translate
-  (segments/s, only with --packages-dir holding argos packages), dedup and write;
-* end-to-end throughput of ``news-ingest run --offline --no-translate`` (the run's own time,
-  i.e. excluding Prefect's one-off start-up) against a bare single-process loop of the same
-  library calls (trafilatura extraction + langdetect + the dedup signature), as a ratio, for the
-  default settings and for the fast profile (``--fast-extraction --language-backend langdetect``);
-* the ceiling of that ratio: the default pipeline's per-document work (sum of the stages, which
-  do more than the bare loop: metadata, structure, per-segment language) spread over the cores.
+* ``jsonl``: one ``pages.jsonl`` of ``{url, html}`` lines;
+* ``files``: ``--docs`` small ``.html`` files;
+* ``warc``:  one ``pages.warc.gz`` (CC-NEWS layout: warcinfo, then one response record a page).
 
-    python bench/e2e_bench.py --docs 3000
+For each shape it times, wall clock from process start to exit, both sides in fresh processes:
+
+* the bare loop: one process, its imports inside the timing, per page ``trafilatura.extract(html)``
+  then ``langdetect.detect(text)`` (reading the shape the plain way: json per line, a file per
+  page, warcio's ArchiveIterator);
+* ``python -m flows run SHAPE --out NEW --offline --no-translate`` (the default settings: lingua,
+  full extraction with metadata, stories), with the peak PSS of its whole process tree (the CLI,
+  Prefect's temporary API server, the workers' fork server and the workers) sampled every 0.2 s.
+
+and prints the ratio bare / pipeline per shape.  ``--repeat N`` runs everything N times
+(interleaved, so that a change of the machine's load hits both sides) and prints each ratio and
+the spread.
+
+    python bench/e2e_bench.py                      # 1,000 pages, three shapes, once
+    python bench/e2e_bench.py --repeat 3 --shapes jsonl warc
 """
 from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "datasets"
+SHAPES = ("jsonl", "files", "warc")
+
+BARE = {
+    "jsonl": """
+import json, sys
+import trafilatura, langdetect
+n = 0
+with open(sys.argv[1], encoding="utf-8") as fh:
+    for line in fh:
+        text = trafilatura.extract(json.loads(line)["html"])
+        if text:
+            try:
+                langdetect.detect(text)
+            except langdetect.LangDetectException:
+                pass
+            n += 1
+print(n)
+""",
+    "files": """
+import sys
+from pathlib import Path
+import trafilatura, langdetect
+n = 0
+for path in sorted(Path(sys.argv[1]).rglob("*.html")):
+    text = trafilatura.extract(path.read_text(encoding="utf-8", errors="replace"))
+    if text:
+        try:
+            langdetect.detect(text)
+        except langdetect.LangDetectException:
+            pass
+        n += 1
+print(n)
+""",
+    "warc": """
+import sys
+import trafilatura, langdetect
+from warcio.archiveiterator import ArchiveIterator
+n = 0
+with open(sys.argv[1], "rb") as fh:
+    for record in ArchiveIterator(fh):
+        if record.rec_type != "response":
+            continue
+        text = trafilatura.extract(record.content_stream().read().decode("utf-8", "replace"))
+        if text:
+            try:
+                langdetect.detect(text)
+            except langdetect.LangDetectException:
+                pass
+            n += 1
+print(n)
+""",
+}
 
 
-def build_corpus(target: Path, docs: int) -> list[Path]:
+def pages(docs: int) -> list[tuple[str, str]]:
     sources = sorted((SHARED / "trafilatura_eval" / "html").glob("*.html.gz"))
     sources += sorted((SHARED / "newspaper4k_testdata" / "html").glob("*.html*"))
     if not sources:
         sys.exit(f"no pages found under {SHARED}: this benchmark needs ../shared/datasets")
-    target.mkdir(parents=True, exist_ok=True)
-    files = []
+    out = []
     for i in range(docs):
         src = sources[i % len(sources)]
-        suffix = ".html.gz" if src.name.endswith(".gz") else ".html"
-        dst = target / f"{i // 500:03d}" / f"doc{i:06d}{suffix}"
-        dst.parent.mkdir(exist_ok=True)
-        shutil.copyfile(src, dst)
-        files.append(dst)
-    return files
-
-
-def bare_loop(files: list[Path]) -> tuple[float, int]:
-    """The same library calls, one process, no pipeline machinery."""
-    import trafilatura
-    from datasketch import MinHash
-    from langdetect import DetectorFactory, detect
-    from langdetect.lang_detect_exception import LangDetectException
-
-    DetectorFactory.seed = 0
-    started = time.perf_counter()
-    n = 0
-    for path in files:
-        data = path.read_bytes()
+        data = src.read_bytes()
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
-        text = trafilatura.extract(data.decode("utf-8", "replace"))
-        if not text:
-            continue
-        try:
-            detect(text[:4000])
-        except LangDetectException:
-            pass
-        words = text.lower().split()
-        mh = MinHash(num_perm=128)
-        for j in range(max(1, len(words) - 4)):
-            mh.update(" ".join(words[j:j + 5]).encode())
-        n += 1
-    return time.perf_counter() - started, n
+        out.append((f"https://bench.example/{i // len(sources)}/{src.name.split('.')[0]}",
+                    data.decode("utf-8", "replace")))
+    return out
 
 
-def pipeline_run(corpus: Path, out: Path, workers: int | None, extra: list[str] = ()) -> dict:
-    cmd = [sys.executable, "-m", "flows", "run", str(corpus), "--out", str(out), "--offline", "--no-translate",
-           "--json", "-q", *extra]
-    if workers:
-        cmd += ["--workers", str(workers)]
-    env = {**os.environ, "PREFECT_HOME": str(out.parent / "prefect-home")}
-    wall = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - wall
+def build(shape: str, target: Path, docs: list[tuple[str, str]]) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    if shape == "jsonl":
+        path = target / "pages.jsonl"
+        with open(path, "w", encoding="utf-8") as fh:
+            for url, html in docs:
+                fh.write(json.dumps({"url": url, "html": html}, ensure_ascii=False) + "\n")
+        return path
+    if shape == "files":
+        for i, (_, html) in enumerate(docs):
+            sub = target / "pages" / f"{i // 250:03d}"
+            sub.mkdir(parents=True, exist_ok=True)
+            (sub / f"page{i:06d}.html").write_text(html, encoding="utf-8")
+        return target / "pages"
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    path = target / "pages.warc.gz"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "e2e_bench"}))
+        for url, html in docs:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(html.encode("utf-8")),
+                                                          http_headers=headers))
+    return path
+
+
+# --- memory of a process tree ---------------------------------------------------------------------
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [p for p, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
+    """Wall seconds from start to exit, the peak PSS (MB) of the process tree, stdout."""
+    peak = [0]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], sum(_pss_kb(p) for p in _tree(proc.pid)))
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
     if proc.returncode != 0:
-        sys.exit(f"news-ingest failed:\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout)
-    result["wall_seconds"] = wall
-    return result
-
-
-def stages(files: list[Path], packages_dir: str | None) -> list[tuple[str, float, str]]:
-    from datetime import datetime, timezone
-
-    from ingest.extract import extractor as extract_mod
-    from ingest.language import detect as language_mod
-    from ingest.output.storage import Storage
-    from ingest.output.writer import articles_to_table
-    from ingest.records import Article
-    from ingest.settings import Settings
-    from ingest.sources.loaders import WorkItem, classify_path, load
-    from ingest.stories.index import StoryIndex
-
-    settings = Settings(out=tempfile.mkdtemp(prefix="bench-stage-"), workers=1, translate=False)
-    rows = []
-
-    t = time.perf_counter()
-    raw = [r for f in files for r in load(WorkItem(classify_path(f), str(f)), settings) if isinstance(r, Article)]
-    rows.append(("load", len(files) / (time.perf_counter() - t), "docs/s"))
-
-    t = time.perf_counter()
-    articles = []
-    for a in raw:
-        try:
-            articles.append(extract_mod.extract(a, settings))
-        except extract_mod.ExtractionError:
-            pass
-    rows.append(("extract", len(raw) / (time.perf_counter() - t), "docs/s"))
-
-    t = time.perf_counter()
-    for a in articles:
-        language_mod.annotate(a, settings)
-        a.assign_id()
-    dt = time.perf_counter() - t
-    rows.append(("language", len(articles) / dt, "docs/s"))
-    rows.append(("  segments", sum(len(a.segments) for a in articles) / dt, "segments/s"))
-
-    if packages_dir:
-        from ingest.translate.translator import Translator
-
-        tr_settings = settings.replace(translate=True, argos_packages_dir=packages_dir, compute_type="float32")
-        translator = Translator(tr_settings)
-        t = time.perf_counter()
-        translator.translate(articles)
-        foreign = sum(1 for a in articles for s in a.segments if s.language not in ("en", "und"))
-        rows.append(("translate", foreign / (time.perf_counter() - t), "segments/s (toy models)"))
-
-    index = StoryIndex(None, settings)
-    t = time.perf_counter()
-    index.assign(articles)
-    rows.append(("dedup", len(articles) / (time.perf_counter() - t), "docs/s"))
-
-    storage = Storage(settings.out)
-    t = time.perf_counter()
-    table = articles_to_table(articles, run_id="bench", ingested_at=datetime.now(timezone.utc), target_language="en")
-    storage.write_table(table, "articles/part.parquet")
-    rows.append(("write", len(articles) / (time.perf_counter() - t), "docs/s"))
-    shutil.rmtree(settings.out, ignore_errors=True)
-    return rows
+        sys.exit(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}):\n{err[-3000:]}")
+    return wall, peak[0] // 1024, out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=3000, help="documents in the corpus")
-    parser.add_argument("--stage-docs", type=int, default=500, help="documents for the per-stage figures")
+    parser.add_argument("--docs", type=int, default=1000, help="pages per shape (default 1000)")
+    parser.add_argument("--shapes", nargs="+", choices=SHAPES, default=list(SHAPES))
+    parser.add_argument("--repeat", type=int, default=1, help="runs of both sides per shape")
     parser.add_argument("--workers", type=int, default=None, help="pipeline workers (default: cores)")
-    parser.add_argument("--packages-dir", help="argos packages dir for the translation figure")
-    parser.add_argument("--skip-stages", action="store_true")
-    parser.add_argument("--default-only", action="store_true", help="only the default profile, not the fast one")
+    parser.add_argument("--keep", metavar="DIR", help="build the inputs in DIR and keep them")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="news-ingest-bench-"))
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="news-ingest-e2e-"))
+    python = sys.executable
+    env = {"PREFECT_HOME": str(work / "prefect-home"), "PYTHONPATH": str(ROOT)}
     try:
-        files = build_corpus(work / "corpus", args.docs)
-        print(f"machine: {os.cpu_count()} cores; corpus: {len(files)} documents "
-              f"({sum(f.stat().st_size for f in files) / 1e6:.0f} MB gzipped/raw HTML)")
-        stage_rows = []
-        if not args.skip_stages:
-            print(f"\nper-stage throughput, single process, {min(args.stage_docs, len(files))} documents:")
-            from ingest.extract.extractor import warm_up_date_parser
-            from ingest.language.backends import get_backend
-
-            get_backend("lingua", preload=True)  # all models loaded, as in the pipeline's workers
-            warm_up_date_parser()  # all locales' date patterns compiled, as in the workers
-            stages(files[:20], None)  # warm-up: imports, caches
-            stage_rows = stages(files[: args.stage_docs], args.packages_dir)
-            for name, value, unit in stage_rows:
-                print(f"  {name:<12} {value:10.1f} {unit}  ({1000 / value:.2f} ms each)")
-
-        bare_s, bare_n = bare_loop(files)
-        print(f"\nbare single-process loop: {bare_n} docs in {bare_s:.1f}s = {len(files) / bare_s:.1f} docs/s")
-        profiles = [("default", [])]
-        if not args.default_only:
-            profiles.append(("fast profile", ["--fast-extraction", "--language-backend", "langdetect"]))
-        for name, extra in profiles:
-            result = pipeline_run(work / "corpus", work / f"out-{len(extra)}", args.workers, extra)
-            run_s = result["seconds"]
-            print(f"news-ingest run --offline --no-translate {' '.join(extra)}".rstrip() + f" ({name}): "
-                  f"{result['inputs']} inputs, {result['articles']} articles, {result['rejects']} rejects in "
-                  f"{run_s:.1f}s (wall {result['wall_seconds']:.1f}s incl. Prefect start-up) = "
-                  f"{len(files) / run_s:.1f} docs/s")
-            print(f"  ratio pipeline / bare loop: {bare_s / run_s:.2f}x  (target >= 1.5x on 2 cores)")
-        if stage_rows:
-            per_doc = sum(1.0 / value for stage, value, unit in stage_rows if unit == "docs/s")
-            print(f"\nthe default pipeline's own work in one process (sum of the stages above): "
-                  f"{1.0 / per_doc:.1f} docs/s ({1000 * per_doc:.1f} ms/doc) = {(1.0 / per_doc) / (bare_n / bare_s):.2f}x "
-                  f"the bare loop's rate: the ceiling of the ratio on {os.cpu_count()} cores is "
-                  f"{os.cpu_count() * (1.0 / per_doc) / (bare_n / bare_s):.2f}x")
+        docs = pages(args.docs)
+        inputs = {shape: build(shape, work / shape, docs) for shape in args.shapes}
+        print(f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores; load average "
+              f"{os.getloadavg()[0]:.1f}; {len(docs)} pages per shape", flush=True)
+        ratios: dict[str, list[float]] = {shape: [] for shape in args.shapes}
+        pss: dict[str, list[int]] = {shape: [] for shape in args.shapes}
+        # one throw-away pipeline run: bytecode compiled, as on a user's second run
+        timed([python, "-m", "flows", "run", str(ROOT / "examples"), "--out", str(work / "warm"), "--offline",
+               "--no-translate", "-q", "--json"], env)
+        for rep in range(args.repeat):
+            for shape in args.shapes:
+                src = inputs[shape]
+                bare_s, _, bare_out = timed([python, "-c", BARE[shape], str(src)], env)
+                out = work / f"out-{shape}-{rep}"
+                cmd = [python, "-m", "flows", "run", str(src), "--out", str(out), "--offline", "--no-translate",
+                       "--json", "-q"]
+                if args.workers:
+                    cmd += ["--workers", str(args.workers)]
+                run_s, peak, run_out = timed(cmd, env)
+                summary = json.loads(run_out)
+                ratios[shape].append(bare_s / run_s)
+                pss[shape].append(peak)
+                print(f"run {rep + 1} {shape:<5}: bare loop {bare_s:6.1f}s ({bare_out.strip()} texts); "
+                      f"news-ingest {run_s:6.1f}s ({summary['articles']} articles, {summary['rejects']} rejects, "
+                      f"{summary['seconds']:.1f}s in the flow), peak PSS {peak} MB: ratio {bare_s / run_s:.2f}x",
+                      flush=True)
+                shutil.rmtree(out, ignore_errors=True)
+        print("\nshape   ratio (bare loop wall / news-ingest wall)      peak PSS")
+        for shape in args.shapes:
+            r = ratios[shape]
+            spread = f"median {statistics.median(r):.2f}x, range {min(r):.2f}-{max(r):.2f}x" if len(r) > 1 else \
+                f"{r[0]:.2f}x"
+            print(f"{shape:<6}  {spread:<45} {max(pss[shape])} MB")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
+    from flows import ephemeral
+
+    ephemeral.start()  # Prefect's temporary API server (when none is configured) boots meanwhile
     try:
         run_plan = plan_run(args.sources, settings)  # the run's one plan: lists files, reads none
         Storage(settings.out).check_writable()
@@ -104,6 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from flows.ingest_flow import run_ingest
         from flows.progress import make_progress
 
+        ephemeral.wait_ready()
         with make_progress(len(run_plan.items), enabled=settings.progress) as progress:
             def on_commit(summary) -> None:
                 stopper.summary = summary

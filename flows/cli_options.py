@@ -73,7 +73,8 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
     run.add_argument("--workers", type=positive_int, default=None, metavar="N",
                      help="parallel worker processes (default: number of cores)")
     run.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
-                     help=f"work items per batch/task (default: {_settings_default('batch_size')})")
+                     help=f"documents per batch/task: small files are grouped, a large .jsonl or WARC is cut into "
+                          f"record ranges (default: {_settings_default('batch_size')})")
     run.add_argument("--task-runner", choices=["local", "threads", "dask"], default=None,
                      help="where batches run: local processes, threads, or a Dask cluster")
     run.add_argument("--dask-address", metavar="ADDR", help="existing Dask scheduler (tcp://host:8786)")

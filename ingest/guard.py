@@ -133,20 +133,29 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         _WATCHDOG.disarm(token)  # after this no DocumentTimeout can arrive for this block
 
 
-_warmed: set = set()
+_warming: dict = {}  # key -> Event, set once its warm-up is over
+_warming_lock = threading.Lock()
 
 
 def warm_once(key: object, fn: Callable[[], object]) -> None:
     """Run ``fn`` once per process, *outside* any time limit: lazy model loading and first imports
     must neither count against the first document's limit nor be interrupted half-way (a module
-    or model cache left half-initialised would break every later document)."""
-    if key in _warmed:
+    or model cache left half-initialised would break every later document).  A caller arriving
+    while another thread runs the same warm-up (a background warm-up at start) waits for it."""
+    with _warming_lock:
+        done = _warming.get(key)
+        mine = done is None
+        if mine:
+            done = _warming[key] = threading.Event()
+    if not mine:
+        done.wait()
         return
-    _warmed.add(key)
     try:
         fn()
     except Exception as exc:  # noqa: BLE001 - the real call will report the problem per document
         logger.debug("warm-up %r failed: %s", key, exc)
+    finally:
+        done.set()
 
 
 # --- text that Arrow can write ---------------------------------------------------------------

@@ -106,7 +106,10 @@ class Settings:
     feed_fetch_workers: int = 4  # threads fetching one feed's article pages (per-host limits still apply)
 
     # execution
-    batch_size: int = 64
+    # documents per batch (one task): many small files are grouped, a large .jsonl/.jsonl.gz/WARC
+    # is cut into record ranges; batches shrink towards the end of a run (ingest.runtime.batching)
+    batch_size: int = 100
+    batch_bytes: int = 32_000_000  # ... and about this many input bytes at most
     # records (articles, rejects) a batch holds in memory at once; a batch whose inputs hold more
     # (a .jsonl of a million lines) is processed and staged in parts of this size
     max_batch_records: int = 1000
@@ -153,7 +156,7 @@ class Settings:
         if not self.extraction_timeout_s > 0:
             raise SettingsError(f"extraction_timeout_s must be a positive number of seconds, got {self.extraction_timeout_s}")
         for name in ("batch_size", "workers", "translation_batch_size", "row_group_size", "max_document_bytes",
-                     "language_max_chars", "max_batch_records"):
+                     "language_max_chars", "max_batch_records", "batch_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
         self._check_fetching()

@@ -124,3 +124,22 @@ def test_run_exit_handlers_runs_atexit_functions():
             "compat.run_exit_handlers(); os._exit(0)")  # in a process of its own: they run once, then are gone
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.stdout == "ran\n", "atexit._run_exitfuncs is gone: the CLI's exit handlers would not run"
+
+
+def test_the_early_prefect_server_is_started_as_prefect_starts_its_own(monkeypatch):
+    """``flows/ephemeral.py`` launches Prefect's temporary API server itself (earlier, without
+    importing Prefect's server package): same command and server environment as prefect's
+    ``SubprocessASGIServer._run_uvicorn_command``."""
+    from prefect.server.api import server
+
+    from flows import ephemeral
+
+    calls = []
+    monkeypatch.setattr(server.subprocess, "Popen", lambda args, env=None, **kw: calls.append((args, env)))
+    try:
+        server.SubprocessASGIServer(port=18765)._run_uvicorn_command()
+    finally:
+        server.SubprocessASGIServer._instances.pop(18765, None)
+    [(args, env)] = calls
+    assert args == ephemeral.command(18765)
+    assert {key: env.get(key) for key in ephemeral.SERVER_ENV} == ephemeral.SERVER_ENV

@@ -59,6 +59,7 @@ class BatchResult:
     missing_pairs: Counter = field(default_factory=Counter)
     items: int = 0
     seconds: float = 0.0
+    pid: int = 0  # the process that did the work
 
 
 # --- per-batch work (runs anywhere) -------------------------------------------------------------
@@ -89,9 +90,14 @@ def _load_step(items: Iterable[WorkItem], settings: Settings, rejects: "_RejectS
                 yield scrub(record)  # lone surrogates (JSON escapes, non-UTF-8 file names) cannot be written
 
 
+def language_key(settings: Settings) -> tuple:
+    """What the language warm-up depends on (``guard.warm_once``'s key)."""
+    return "language", settings.language_backend, settings.language_low_accuracy
+
+
 def _annotate(article: Article, settings: Settings) -> Article:
     """Language identification under the per-document time limit (models load before, outside it)."""
-    warm_once(("language", settings), lambda: language_mod.warm_up(settings))
+    warm_once(language_key(settings), lambda: language_mod.warm_up(settings))
     try:
         with time_limit(settings.extraction_timeout_s):
             return language_mod.annotate(article, settings)
@@ -208,7 +214,8 @@ def process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult:
 
 def _process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult:
     started = time.perf_counter()
-    result = BatchResult(number=batch.number, items=len(batch.items))
+    # items finished: an input cut into record ranges counts once, with its last range
+    result = BatchResult(number=batch.number, items=sum(1 for i in batch.items if i.span is None or i.span.final))
     storage = Storage(settings.out)
     rejects = _RejectSink(storage, settings, run_id, result)
     records: Iterator[Article] = _load_step(batch.items, settings, rejects, result.state_updates)
@@ -234,6 +241,7 @@ def _process_batch(batch: Batch, settings: Settings, run_id: str) -> BatchResult
     rejects.flush()
     result.counts["inputs"] = n_articles + rejects.count
     result.seconds = time.perf_counter() - started
+    result.pid = os.getpid()
     logger.info("batch %d: %d inputs -> %d articles, %d rejects in %.1fs (process %d)", batch.number,
                 result.counts["inputs"], n_articles, rejects.count, result.seconds, os.getpid())
     return result

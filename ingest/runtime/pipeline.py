@@ -10,7 +10,6 @@ committed only after the rows are written, so a crash loses nothing and duplicat
 """
 from __future__ import annotations
 
-import itertools
 import logging
 import uuid
 from concurrent.futures import Future
@@ -40,6 +39,7 @@ from ingest.runtime.batch import (
     BatchResult,
     process_batch,
 )
+from ingest.runtime.batching import cut_batches, estimate_documents
 from ingest.settings import Settings
 from ingest.sources.loaders import WorkItem, plan
 from schemas import ARTICLE_SCHEMA
@@ -58,12 +58,18 @@ class RunPlan:
 
 
 def plan_run(sources: Iterable[str], settings: Settings) -> RunPlan:
-    """Plan a run once (lists files, reads none; raises SourceError for a missing path).  A run that
-    fits in one batch runs in threads: worker processes would cost more than they save."""
+    """Plan a run once (lists files; reads the first 64 KB of a multi-record file to estimate
+    its documents; raises SourceError for a missing path).  A run that fits in one batch runs in
+    threads: worker processes would cost more than they save."""
     items = list(plan(sources, settings))
-    if settings.task_runner == "local" and len(items) <= settings.batch_size:
+    if settings.task_runner == "local" and _fits_one_batch(items, settings):
         settings = settings.replace(task_runner="threads")
     return RunPlan(items, settings)
+
+
+def _fits_one_batch(items: list[WorkItem], settings: Settings) -> bool:
+    return len(items) <= settings.batch_size and \
+        estimate_documents(items, settings.batch_size) <= settings.batch_size
 
 
 # --- driving a run ------------------------------------------------------------------------------
@@ -75,6 +81,12 @@ class Pipeline:
         self.run_id = run_id or new_run_id()
         self.storage = Storage(settings.out)
         self.settings = settings.replace(state_dir=resolve_state_dir(settings))
+        # what batches run with: the state directory is the driver's (it alone commits state); a
+        # worker of a remote Dask cluster (--dask-address) gets it only when it was named
+        # explicitly (--state-dir: a shared store), never the driver's local default path
+        remote = settings.task_runner == "dask" and bool(settings.dask_address)
+        self.batch_settings = self.settings.replace(state_dir=None) if remote and not settings.state_dir \
+            else self.settings
         self.summary = Summary(run_id=self.run_id, output=self.storage.uri())
         self._existing_articles = IdSet()  # compact: 16 bytes per id already in the output
         self._run_articles = IdSet()  # ids this run wrote or found present: a later input with one is a repeat
@@ -126,16 +138,22 @@ class Pipeline:
                     len(self._existing_articles))
 
     def batches(self, sources: "Iterable[str] | RunPlan") -> Iterator[Batch]:
-        items = iter(sources.items) if isinstance(sources, RunPlan) else plan(sources, self.settings)
-        hashed = self._inputs.fresh(items) if self._inputs is not None else ((item, None) for item in items)
-        for number in itertools.count(1):
-            chunk = list(itertools.islice(hashed, self.settings.batch_size))
-            self.summary.inputs_unchanged = self._inputs.skipped if self._inputs is not None else 0
-            if not chunk:
-                return
-            self.summary.planned_items += len(chunk)
-            self._batch_hashes[number] = [(item.location, digest) for item, digest in chunk if digest]
-            yield Batch(number, [item for item, _ in chunk])
+        """Batches of documents (``ingest.runtime.batching``): small files grouped, large
+        multi-record files cut into record ranges; local files whose content was already committed
+        here are skipped (``skip_unchanged``, ``ingest.runtime.unchanged``)."""
+        items = sources.items if isinstance(sources, RunPlan) else list(plan(sources, self.settings))
+        digests: dict[str, str] = {}
+        if self._inputs is not None:
+            fresh = list(self._inputs.fresh(items))
+            self.summary.inputs_unchanged = self._inputs.skipped
+            items = [item for item, _ in fresh]
+            digests = {item.location: digest for item, digest in fresh if digest}
+        for number, cut in enumerate(cut_batches(items, self.settings), 1):
+            self.summary.planned_items += cut.finished
+            # an input is done when the batch holding its last range is committed
+            self._batch_hashes[number] = [(it.location, digests[it.location]) for it in cut.items
+                                          if it.location in digests and (it.span is None or it.span.final)]
+            yield Batch(number, cut.items)
 
     def commit(self, result: BatchResult) -> None:
         """Take one processed batch (in batch order): stories, idempotency, final atomic write.
@@ -269,9 +287,11 @@ class Pipeline:
     def close(self) -> None:
         from ingest.sources.fetch_state import close_states
         from ingest.sources.http import close_fetchers
+        from ingest.sources.loaders import close_parked
 
         close_fetchers()  # connections and state handles of this process (workers end with theirs)
         close_states()
+        close_parked()
         if self._index is not None:
             self._index.close()
             self._index = None
@@ -322,7 +342,7 @@ def run_pipeline(sources: "Iterable[str] | RunPlan", settings: Settings, *, subm
             for batch in pipeline.batches(sources):
                 if stop.stop_requested():
                     raise stop.Interrupted()
-                in_flight.append(submit(batch, pipeline.settings, pipeline.run_id))
+                in_flight.append(submit(batch, pipeline.batch_settings, pipeline.run_id))
                 while len(in_flight) >= window:
                     do_commit(pipeline, _result(in_flight.pop(0)))
                     if progress:

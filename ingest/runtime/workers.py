@@ -104,9 +104,16 @@ def pool(settings: Settings) -> ProcessPoolExecutor:
 def start(settings: Settings) -> threading.Thread | None:
     """Start the pool's fork server and workers in a background thread (the fork server loads
     the models first, which takes seconds), so that whatever the caller does meanwhile (Prefect's
-    start-up) overlaps with it.  Returns the thread (None when these settings use no pool)."""
+    start-up) overlaps with it.  Returns the thread (None when these settings use no pool).
+
+    A run in threads (``task_runner="threads"``: a small run) warms up this process instead:
+    trafilatura and the language models load in the background while the caller starts Prefect."""
     if not uses_pool(settings):
-        return None
+        if settings.task_runner != "threads":
+            return None
+        thread = threading.Thread(target=warm_here, args=(settings,), name="ingest-warm-up", daemon=True)
+        thread.start()
+        return thread
     global _warming
     if _pool is not None and _pool_key == _key(settings):
         # started already (the CLI starts it before the flow asks again): its warm-up, if still going
@@ -146,6 +153,18 @@ def abort() -> None:
             process.join(5)
         except (OSError, ValueError, AttributeError, AssertionError):
             pass
+
+
+def warm_here(settings: Settings) -> None:
+    """The first imports and models of a batch's work, in this process (each once per process;
+    a batch arriving meanwhile waits for them: ``guard.warm_once``)."""
+    from ingest.extract import extractor
+    from ingest.guard import warm_once
+    from ingest.language import detect
+    from ingest.runtime.batch import language_key
+
+    warm_once("extract", extractor.warm_up)
+    warm_once(language_key(settings), lambda: detect.warm_up(settings))
 
 
 def shutdown() -> None:

@@ -13,6 +13,7 @@ import gzip
 import json
 import logging
 import os
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +36,26 @@ class SourceError(ValueError):
 
 
 @dataclass(frozen=True)
+class Span:
+    """A range of the records of one multi-record file (cut by ``ingest.sources.split``).
+
+    ``offset``: byte offset of its first record (None where the file cannot seek: ``.jsonl.gz``,
+    whose loader skips ``first - 1`` lines); ``first``: the 1-based number of its first record
+    (line of a .jsonl, record index of a WARC: ``source_uri`` keeps ``#N`` of the whole file);
+    ``count``: how many records (lines, WARC records) it holds, None: to the end of the file;
+    ``final``: the file's last range."""
+    offset: int | None
+    first: int
+    count: int | None
+    final: bool = True
+
+
+@dataclass(frozen=True)
 class WorkItem:
     kind: str  # html | text | jsonl | feed | warc | url | ...
     location: str  # absolute path or URL
     hint: str | None = None  # language hint / source name from a sources file
+    span: Span | None = None  # a range of the file's records (None: the whole input)
 
     @property
     def label(self) -> str:
@@ -198,17 +215,22 @@ def _load_text(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]
 
 
 def _load_jsonl(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
-    opener = gzip.open if _is_gzip(item.location) else open
-    with opener(item.location, "rb") as fh:
-        lineno = records = 0
-        while True:
+    span = item.span
+    fh, lineno = _open_jsonl(item)
+    count = None if span is None else span.count
+    done = False
+    records = 0
+    try:
+        while count is None or lineno - (span.first - 1) < count:
             try:
                 raw = fh.readline(settings.max_document_bytes + 1)
             except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip
                 yield Reject(f"{item.location}#{lineno + 1}", "load", "corrupt_gzip", _detail(exc))
+                done = True
                 return
             if not raw:
-                if not records:  # an empty file (or only blank lines) is an input too
+                done = True
+                if not records and span is None:  # an empty file (or only blank lines) is an input too
                     yield Reject(item.location, "load", "empty", "file has no records")
                 return
             lineno += 1
@@ -223,6 +245,7 @@ def _load_jsonl(item: WorkItem, settings: Settings) -> Iterator[Article | Reject
                 if skipped > budget:
                     yield Reject(uri, "load", "too_large",
                                  f"line longer than {budget:,} bytes; the rest of the file was not read")
+                    done = True
                     return
                 records += 1
                 yield Reject(uri, "load", "too_large", f"line longer than {settings.max_document_bytes:,} bytes")
@@ -231,6 +254,73 @@ def _load_jsonl(item: WorkItem, settings: Settings) -> Iterator[Article | Reject
                 continue  # blank lines are not records
             records += 1
             yield _jsonl_record(raw, uri, item)
+    finally:
+        _park_jsonl(item, fh, lineno, done)
+
+
+# A process loading the ranges of one .jsonl.gz in order keeps its decompressor between them
+# (a gzip stream cannot seek): (path, file identity) -> (open file, lines read).  One entry.
+_parked: dict[tuple, tuple] = {}
+_parked_lock = threading.Lock()
+
+
+def close_parked() -> None:
+    """Close the decompressor kept between ranges (the end of a run in this process)."""
+    with _parked_lock:
+        for fh, _ in _parked.values():
+            fh.close()
+        _parked.clear()
+
+
+def _identity(path: str) -> tuple:
+    st = os.stat(path)
+    return path, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _open_jsonl(item: WorkItem):
+    """An open .jsonl (gunzipping) positioned at the item's first line, and the number of the
+    line before it."""
+    span = item.span
+    with open(item.location, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    if span is None:
+        return (gzip.open(item.location, "rb") if gzipped else open(item.location, "rb")), 0
+    if not gzipped:
+        fh = open(item.location, "rb")
+        fh.seek(span.offset or 0)
+        return fh, span.first - 1
+    key = _identity(item.location)
+    with _parked_lock:
+        parked = _parked.pop(key, None)
+    if parked is not None and parked[1] <= span.first - 1:
+        fh, lineno = parked
+    else:
+        if parked is not None:
+            parked[0].close()
+        fh, lineno = gzip.open(item.location, "rb"), 0
+    while lineno < span.first - 1:  # skip to the range (lines before it were scanned whole)
+        raw = fh.readline(1 << 20)
+        if not raw:
+            break
+        lineno += raw.endswith(b"\n")
+    return fh, lineno
+
+
+def _park_jsonl(item: WorkItem, fh, lineno: int, done: bool) -> None:
+    span = item.span
+    if done or span is None or span.final or span.offset is not None:
+        fh.close()
+        return
+    try:
+        key = _identity(item.location)
+    except OSError:
+        fh.close()
+        return
+    with _parked_lock:
+        for old, _ in _parked.values():
+            old.close()
+        _parked.clear()
+        _parked[key] = (fh, lineno)
 
 
 def _jsonl_record(raw: bytes, uri: str, item: WorkItem) -> Article | Reject:

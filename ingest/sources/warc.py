@@ -29,10 +29,16 @@ def load_warc(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
     from warcio.exceptions import ArchiveLoadFailed
 
     skipped: Counter[str] = Counter()
-    index = articles = 0
+    span = item.span  # a range of the file's records (ingest.sources.split): from its offset, its count
+    first = span.first if span else 1
+    count = span.count if span else None
+    index = first - 1
+    articles = 0
     with open(item.location, "rb") as fh:
+        if span is not None and span.offset:
+            fh.seek(span.offset)
         records = iter(ArchiveIterator(fh))
-        while True:
+        while count is None or index - (first - 1) < count:
             try:
                 record = next(records)
             except StopIteration:
@@ -50,7 +56,8 @@ def load_warc(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
             if result is not None:
                 articles += isinstance(result, Article)
                 yield result
-    logger.info("%s: %d records, %d HTML articles, skipped: %s", item.location, index, articles,
+    logger.info("%s%s: %d records, %d HTML articles, skipped: %s", item.location,
+                f" (records {first}-{index})" if span else "", index - first + 1, articles,
                 ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())) or "none")
 
 

@@ -82,7 +82,7 @@ def load_url(item: WorkItem, settings: Settings) -> Iterator[Record]:
         return
     transient = yield from feed_records(feed, settings, state, hint=hint, source_name=name,
                                         fetched_at=result.fetched_at)
-    if state is not None and not transient:
+    if not transient:  # for the driver to commit (state is the driver's, see feed_records)
         yield StateUpdate("feed", key, {"etag": result.etag, "last_modified": result.last_modified})
 
 
@@ -138,9 +138,8 @@ def feed_records(feed: ParsedFeed, settings: Settings, state: FetchState | None,
                 elif isinstance(record, Reject):
                     counts["rejected"] += 1
                     transient |= record.reason in TRANSIENT_REASONS
-                elif state is None:
-                    continue  # no state directory: nothing records what was fetched
-                yield record
+                yield record  # a StateUpdate goes to the driver, which commits it (even when this
+                # process has no state directory: a worker of a remote Dask cluster)
     logger.info("%s: %d entries: %d already fetched or repeated (skipped), %d fetched by another feed of this run, "
                 "%d pages fetched, %d from feed content, %d rejected", feed.location, len(feed.entries),
                 counts["known"], counts["other_feed"], counts["http"], counts["feed"], counts["rejected"])
@@ -206,7 +205,7 @@ def _page_records(result: FetchResult, location: str, key: str, state: FetchStat
         return
     page = page_article(result, location, hint=hint, source_name=name)
     yield page
-    if isinstance(page, Article) and state is not None:
+    if isinstance(page, Article):  # for the driver to commit
         yield StateUpdate("url", key, {"status": "done", "origin": "http"})
         if page.url and page.url != key:
             yield StateUpdate("url", page.url, {"status": "done", "origin": "http"})
