@@ -268,10 +268,14 @@ def test_second_run_joins_first_run_story(tmp_path, settings):
     with StoryIndex(str(tmp_path), settings) as index:
         index.assign([near, story, new])
         index.commit()
-    assert near.story_id == first[0].story_id and near.duplicate_level == "near"
-    assert near.duplicate_of == first[0].article_id  # the earlier canonical member stays canonical
+        merges = {old: cur for old, cur, _ in index.story_merges()}
+    # changed with issue 15: a story is named after its canonical member whatever the arrival
+    # order, so the earlier-published copy now names the story, and the id written in the first
+    # run resolves to it through story_merges (it used to keep the first run's canonical member)
+    assert near.duplicate_of is None and near.story_id == stable_id("story:" + near.article_id)
+    assert merges == {first[0].story_id: near.story_id}
     assert story.story_id == first[1].story_id and story.duplicate_of == first[1].article_id
-    assert new.story_id not in {a.story_id for a in first}
+    assert new.story_id not in {a.story_id for a in first} | {near.story_id}
     assert first[0].story_id == stable_id("story:" + first[0].article_id)
 
 
@@ -281,7 +285,7 @@ def test_reassigning_known_articles_gives_the_same_result_and_adds_nothing(tmp_p
         index.assign(batch)
         index.commit()
     before = [(a.story_id, a.duplicate_of, a.duplicate_level, a.story_similarity, a.content_hash) for a in batch]
-    counts = {t: _count(tmp_path, t) for t in ("docs", "stories", "bands", "postings", "df")}
+    counts = {t: _count(tmp_path, t) for t in ("docs", "stories", "bands", "postings", "story_merges", "weak_links")}
     again = fresh(*batch)
     with StoryIndex(str(tmp_path), settings) as index:
         index.assign(list(reversed(again)))
@@ -412,7 +416,7 @@ def test_features_computed_elsewhere_give_the_same_assignment(tmp_path):
     here, there = copy.deepcopy(articles), copy.deepcopy(articles)
     with StoryIndex(str(tmp_path / "a"), settings) as index:
         index.assign(here)
-    features = [features_json(a, settings.target_language) for a in copy.deepcopy(articles)]
+    features = [features_json(a, settings) for a in copy.deepcopy(articles)]
     features[3] = None  # a worker that could not compute them: the index does
     with StoryIndex(str(tmp_path / "b"), settings) as index:
         index.assign(there, features)
