@@ -47,9 +47,9 @@ logger = logging.getLogger(__name__)
 
 MIN_EXACT_WORDS = 8  # a shorter text is matched exactly only together with its title
 BAND_CANDIDATES = 64
-STORY_CANDIDATES = 96
+STORY_CANDIDATES = 48
 POSTINGS_PER_TERM = 200
-NEIGHBOURS = 64  # nearest neighbours per embedding model
+NEIGHBOURS = 32  # nearest neighbours per embedding model
 WEAK_LINKS_TO_JOIN = 2
 LEVELS = {"exact": 3, "near": 2, "story": 1}
 
