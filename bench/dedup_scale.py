@@ -9,6 +9,12 @@ on disk.  Prints time per block of articles (flat = sub-quadratic candidate gene
 RSS (``resource.getrusage``), optionally the Python heap peak (``--tracemalloc``, slower), the
 index size on disk, and pairwise precision/recall against the generator's truth as a sanity check.
 
+The story features (signatures, lexical terms, embeddings) are computed first, as the workers do,
+and are not in the indexing time (it is the ordered commit's cost that must stay flat): the
+embeddings are synthetic (a random direction per story plus noise, 512 dimensions like USE and
+384 like E5), since the real models cost 15-60 ms per article in the workers
+(``bench/stories_bench.py`` measures that on real text).
+
 Run: ``python bench/dedup_scale.py [--n 100000] [--batch 1000] [--tracemalloc]``
 """
 from __future__ import annotations
@@ -33,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest.records import Article, stable_id  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
-from ingest.stories.index import StoryIndex  # noqa: E402
+from ingest.stories.index import StoryIndex, _to_json, featurise  # noqa: E402
 
 BOILER = ["Subscribe to our newsletter for the top stories of the day.", "Advertisement",
           "Share this article with your friends.", "All rights reserved. Do not redistribute."]
@@ -111,7 +117,7 @@ def generate(n: int, seed: int, story_of: dict, copy_of: dict):
         r = g.rng.random()
         if r < 0.15 and i:  # near copy of a recent article
             j = int(g.rng.integers(max(0, i - 5000), i))
-            _, title, text, published = recent[j]
+            _, title, text, published, _ = recent[j]
             title, text = g.near_copy(title, text)
             published = published + timedelta(hours=float(g.rng.uniform(0, 48)))
             copy_of[i] = copy_of.get(j, j)
@@ -125,7 +131,7 @@ def generate(n: int, seed: int, story_of: dict, copy_of: dict):
             title, text = g.report(stories[s])
             published = T0 + timedelta(days=stories[s]["day"] + float(g.rng.uniform(0, 2)))
             story_of[i] = s
-        item = (f"synthetic:{i}", title, text, published)
+        item = (f"synthetic:{i}", title, text, published, s if i not in copy_of else story_of[i])
         recent[i] = item
         recent.pop(i - 5000, None)
         yield item
@@ -168,17 +174,32 @@ def main() -> None:
     t_block, c_block, block = time.perf_counter(), time.process_time(), max(args.n // 10, args.batch)
     index = StoryIndex(state, settings)
     n_words = 0
+    vec_rng = np.random.default_rng(args.seed + 1)
+    directions: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def synthetic_vectors(story: int) -> tuple[np.ndarray, np.ndarray]:
+        if story not in directions:
+            if len(directions) > 50_000:
+                directions.clear()
+            directions[story] = (vec_rng.standard_normal(512), vec_rng.standard_normal(384))
+        out = []
+        for d in directions[story]:
+            v = d / np.linalg.norm(d) + 0.8 * vec_rng.standard_normal(len(d)) / np.sqrt(len(d))
+            out.append((v / np.linalg.norm(v)).astype(np.float16).astype(np.float32))
+        return out[0], out[1]
+
     for start in range(0, args.n, args.batch):
         t, c = time.perf_counter(), time.process_time()
-        articles = []
-        for uri, title, text, published in itertools.islice(stream, args.batch):
+        articles, features = [], []
+        for uri, title, text, published, story in itertools.islice(stream, args.batch):
             a = Article(source_uri=uri, url=uri, title=title, text=text, language="en", published_at=published)
             a.article_id = stable_id(uri)
             n_words += len(text.split())
             articles.append(a)
+            features.append(_to_json(featurise(a, settings.target_language, synthetic_vectors(story))))
         t_gen += time.perf_counter() - t
         c_gen += time.process_time() - c
-        index.assign(articles)
+        index.assign(articles, features)
         index.commit()
         for k, a in enumerate(articles):
             assigned[start + k] = (a.story_id, a.duplicate_level)
@@ -186,7 +207,7 @@ def main() -> None:
         if done % block == 0 or done == args.n:
             dt, dc = time.perf_counter() - t_block, time.process_time() - c_block
             print(f"  {done:>7,} indexed: last {block:,} in {dt:.1f}s wall, {dc:.1f}s CPU "
-                  f"({1000 * dc / block:.2f} ms CPU per article, generation included)", flush=True)
+                  f"({1000 * dc / block:.2f} ms CPU per article, generation and features included)", flush=True)
             t_block, c_block = time.perf_counter(), time.process_time()
     index.close()
     total = time.perf_counter() - t_all - t_gen
@@ -195,7 +216,7 @@ def main() -> None:
     print(f"{args.n:,} synthetic articles ({n_words / args.n:.0f} words on average, {len(set(story_of.values())):,} "
           f"stories, {len(copy_of):,} near copies), runs of {args.batch:,} (assign + commit)")
     print(f"indexing: {total:.0f}s wall = {args.n / total:.0f} articles/s; {cpu:.0f}s CPU = "
-          f"{1000 * cpu / args.n:.2f} ms CPU per article (generating the text: another {c_gen:.0f}s CPU)")
+          f"{1000 * cpu / args.n:.2f} ms CPU per article (generating the text and the features: another {c_gen:.0f}s CPU)")
     print(f"peak RSS of the process: {peak_rss:.0f} MiB (before indexing: {rss0:.0f} MiB)")
     if args.tracemalloc:
         _, peak = tracemalloc.get_traced_memory()

@@ -92,7 +92,7 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
     run.add_argument("--story-threshold", type=fraction, metavar="X",
                      help=f"similarity for same-story reports (default: {_settings_default('story_threshold')})")
     run.add_argument("--story-crosslingual-threshold", type=fraction, metavar="X",
-                     help="same-story similarity on names and numbers alone, across languages "
+                     help="same-story embedding similarity across languages (USE) "
                           f"(default: {_settings_default('story_crosslingual_threshold')})")
     run.add_argument("--story-window-days", type=number(minimum=0, exclusive=True), metavar="D",
                      help=f"publication-time window for same-story reports (default: {_settings_default('story_window_days')})")

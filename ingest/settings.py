@@ -83,8 +83,16 @@ class Settings:
 
     # dedup
     near_duplicate_threshold: float = 0.6  # MinHash max(Jaccard, containment) for a near copy
-    story_threshold: float = 0.45  # story similarity (TF-IDF cosine + quote bonus), same language
-    story_crosslingual_threshold: float = 0.6  # numbers+names cosine, different untranslated languages
+    # same comparison language: score = w * lexical cosine + (1 - w) * embedding cosine (docs/dedup.md)
+    story_threshold: float = 0.49  # a link on its own joins two stories
+    story_weak_threshold: float = 0.38  # a weak link: two of them between two stories join them
+    story_lexical_weight: float = 0.6  # w above
+    # different languages: embedding cosine + 0.1 * names/numbers cosine (strong links only)
+    story_crosslingual_threshold: float = 0.68  # USE, both languages outside CJK
+    story_crosslingual_cjk_threshold: float = 0.55  # USE, Chinese/Japanese/Korean on one side
+    story_crosslingual_e5_threshold: float = 0.42  # centred multilingual-e5 (Hindi, Czech, ... <-> bridge)
+    story_names_numbers_threshold: float = 0.6  # no shared model: names+numbers cosine and a shared number
+    story_bridge_languages: tuple = ("en",)  # also get the E5 vector (linkable to languages USE lacks)
     story_window_days: float = 7.0  # max publication-time distance within a story (undated: any)
 
     # fetching
@@ -124,6 +132,9 @@ class Settings:
     skip_unchanged: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.story_bridge_languages, str):
+            object.__setattr__(self, "story_bridge_languages", (self.story_bridge_languages,))
+        object.__setattr__(self, "story_bridge_languages", tuple(self.story_bridge_languages))
         if self.language_backend not in LANGUAGE_BACKENDS:
             raise SettingsError(
                 f"language_backend must be one of {', '.join(LANGUAGE_BACKENDS)}, got {self.language_backend!r}"
@@ -148,9 +159,14 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise SettingsError(f"{f.name} must be a finite number, got {value}")
-        for name in ("near_duplicate_threshold", "story_threshold", "story_crosslingual_threshold"):
+        for name in ("near_duplicate_threshold", "story_threshold", "story_weak_threshold", "story_lexical_weight",
+                     "story_crosslingual_threshold", "story_crosslingual_cjk_threshold",
+                     "story_crosslingual_e5_threshold", "story_names_numbers_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise SettingsError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if self.story_weak_threshold > self.story_threshold:
+            raise SettingsError(f"story_weak_threshold ({self.story_weak_threshold}) must not exceed story_threshold "
+                                f"({self.story_threshold})")
         if not self.story_window_days > 0:
             raise SettingsError(f"story_window_days must be positive, got {self.story_window_days}")
         if not self.extraction_timeout_s > 0:

@@ -156,19 +156,26 @@ def _articles_table(articles: list[Article], settings: Settings, run_id: str, re
 
 
 def _with_dedup_features(table: pa.Table, articles: list[Article], settings: Settings) -> pa.Table:
-    """The staged table plus each article's dedup features (``dedup.features_json``), computed
-    here, in parallel, rather than in the ordered commit; None where they failed (the commit then
-    computes them itself).  The column never reaches the final files."""
-    from ingest.stories.index import features_json
+    """The staged table plus each article's dedup features (``stories.features_json_many``:
+    signatures, lexical terms and embeddings), computed here, in parallel, rather than in the
+    ordered commit; None where they failed (the commit then computes them itself).  The column
+    never reaches the final files."""
+    from ingest.stories.index import features_json_many
 
+    firsts: dict[str, Article] = {}
+    for article in articles:  # the first of a repeated id is the one indexed
+        firsts.setdefault(article.article_id, article)
     features: dict[str, str | None] = {}
-    for article in articles:
-        if article.article_id not in features:  # the first of a repeated id is the one indexed
+    try:
+        features = dict(zip(firsts, features_json_many(list(firsts.values()), settings)))
+    except Exception as exc:  # noqa: BLE001 - one by one, so one bad article does not cost the batch
+        logger.warning("dedup features failed for a batch (%s); computing them article by article", exc)
+        for article_id, article in firsts.items():
             try:
-                features[article.article_id] = features_json(article, settings.target_language)
-            except Exception as exc:  # noqa: BLE001 - the commit computes them again
-                logger.warning("dedup features failed for %s: %s", article.source_uri, exc)
-                features[article.article_id] = None
+                features[article_id] = features_json_many([article], settings)[0]
+            except Exception as exc2:  # noqa: BLE001 - the commit computes them again
+                logger.warning("dedup features failed for %s: %s", article.source_uri, exc2)
+                features[article_id] = None
     values = [features.get(i) for i in table.column("article_id").to_pylist()]
     return table.append_column(DEDUP_FEATURES, pa.array(values, type=pa.string()))
 

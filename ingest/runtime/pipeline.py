@@ -46,6 +46,9 @@ from schemas import ARTICLE_SCHEMA
 
 logger = logging.getLogger(__name__)
 
+MERGES_DIR = "story_merges"
+MERGES_FILE = f"{MERGES_DIR}/story_merges.parquet"  # story_id -> current_story_id (README, "Stories that merge")
+
 def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
@@ -123,7 +126,7 @@ class Pipeline:
         # we hold the lock: staging and temporary files left by a run that was killed are stale
         # (its inputs are redone; rows it renamed into place are skipped as already present)
         self.storage.remove(STAGING_DIR, recursive=True)
-        for directory in (ARTICLES_DIR, REJECTS_DIR):
+        for directory in (ARTICLES_DIR, REJECTS_DIR, MERGES_DIR):
             self.storage.remove_temp_files(directory)
         for ids in self.storage.iter_column_values(ARTICLES_DIR, "article_id"):
             self._existing_articles.update(ids)
@@ -134,6 +137,8 @@ class Pipeline:
             from ingest.runtime.unchanged import CommittedInputs
 
             self._inputs = CommittedInputs(self.settings.state_dir, self.settings)
+        if not self.storage.exists(MERGES_FILE):  # so that a reader's join always finds the table
+            self._write_merges()
         logger.info("run %s: writing to %s (%d articles already there)", self.run_id, self.summary.output,
                     len(self._existing_articles))
 
@@ -203,6 +208,8 @@ class Pipeline:
                                          .replace(".parquet", "-duplicates.parquet"), self.settings.row_group_size)
             if table.num_rows:
                 self.storage.write_table(table, final, self.settings.row_group_size)
+            if self._index.merges_changed:  # before the index commits: a crash in between redoes the batch
+                self._write_merges()
         except BaseException:
             self._index.rollback()  # a retry assigns these articles again from the last committed index
             raise
@@ -232,6 +239,18 @@ class Pipeline:
         if not rejects:
             return None
         return rejects_to_table(rejects, run_id=self.run_id, rejected_at=datetime.now(timezone.utc))
+
+    def _write_merges(self) -> None:
+        """Rewrite ``story_merges/story_merges.parquet`` (atomically) from the index: every story id
+        ever written that was merged into another story -> the story it is part of now."""
+        rows = self._index.story_merges()
+        table = pa.table({
+            "story_id": pa.array([r[0] for r in rows], pa.string()),
+            "current_story_id": pa.array([r[1] for r in rows], pa.string()),
+            "merged_at": pa.array([datetime.fromtimestamp(r[2], timezone.utc) for r in rows],
+                                  pa.timestamp("us", tz="UTC")),
+        })
+        self.storage.write_table(table, MERGES_FILE, self.settings.row_group_size)
 
     def _commit_rejects(self, staged: str, final: str) -> None:
         table = self.storage.read_table(staged)

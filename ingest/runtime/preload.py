@@ -1,7 +1,7 @@
 """Imported once by the worker pool's fork server (``ingest.runtime.workers``), never by user code.
 
 What is imported and warmed here (the pipeline, trafilatura with its regular expressions, the date
-parser's patterns for all its locales, the langdetect profiles, pyarrow) is shared copy-on-write by
+parser's patterns for all its locales, the langdetect profiles, the USE sentence encoder, pyarrow) is shared copy-on-write by
 every worker forked from the server, so workers start in milliseconds instead of seconds."""
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from ingest.extract import extractor as extract  # noqa: F401
 from ingest.language import backends as language_backends  # noqa: F401
 from ingest.output import writer  # noqa: F401
 from ingest.runtime import pipeline  # noqa: F401
+from ingest.stories import embed
 
 extract.warm_up()
 extract.warm_up_date_parser()
 language_backends.get_backend("langdetect")
+embed.use_model()  # the story level's sentence encoder (~4 s to load): once, shared by the workers
 
 # keep the cyclic garbage collector away from these objects in the workers: a collection writes
 # to every object it visits, which would turn the shared pages into private copies

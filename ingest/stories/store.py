@@ -6,9 +6,16 @@ once, and a crash before ``commit()`` leaves the previous committed index untouc
 journal rolls the half-written transaction back at the next open).  ``state_dir=None`` uses an
 in-memory database.
 
-Tables: ``docs`` (one row per article: its assignment, MinHash, story vector), ``stories``
-(canonical member and size), ``bands`` (LSH band key -> doc), ``postings`` (salient term,
-time bucket -> doc), ``df`` (document frequency per term, for IDF), ``meta``.
+Tables: ``docs`` (one row per article: its assignment as written, its current story, MinHash,
+lexical vector, embeddings), ``stories`` (current stories: canonical member, size),
+``story_merges`` (every story id that was merged away -> the story it is part of now, path
+compressed: one lookup resolves any id ever written), ``weak_links`` (pairs of docs with a weak
+story link), ``bands`` (LSH band key -> doc), ``postings`` (salient term, time bucket -> doc),
+``meta`` (schema, MinHash parameters, embedding models).
+
+The embeddings are also held in an in-memory nearest-neighbour index per model (``usearch``),
+rebuilt from the ``docs`` table when the store opens, so it is exactly as durable as the
+committed transaction (``rollback`` removes what was added since the last commit).
 """
 from __future__ import annotations
 
@@ -16,7 +23,6 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -24,7 +30,8 @@ from ingest.stories.signatures import BANDS, MINHASH_SEED, NUM_PERM, StoryVector
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+EXACT_SEARCH_LIMIT = 20_000  # below this many vectors the neighbour search is exact (brute force)
 DB_NAME = "dedup.sqlite"
 UNDATED_BUCKET = -1
 _CHUNK = 500  # SQLite variables per IN (...) query
@@ -44,45 +51,103 @@ CREATE TABLE IF NOT EXISTS docs (
     lang TEXT,
     n_shingles INTEGER NOT NULL,
     minhash BLOB NOT NULL,
-    vec BLOB NOT NULL
+    vec BLOB NOT NULL,
+    text_len INTEGER NOT NULL DEFAULT 0,
+    cur_story TEXT NOT NULL,
+    use BLOB,
+    e5 BLOB
 );
 CREATE INDEX IF NOT EXISTS docs_exact ON docs (exact_key);
+CREATE INDEX IF NOT EXISTS docs_cur ON docs (cur_story);
 CREATE TABLE IF NOT EXISTS stories (
     story_id TEXT PRIMARY KEY,
     canonical TEXT NOT NULL,
+    canonical_doc INTEGER NOT NULL,
     size INTEGER NOT NULL,
     first_ts REAL,
     last_ts REAL
 );
+CREATE TABLE IF NOT EXISTS story_merges (story_id TEXT PRIMARY KEY, current_story_id TEXT NOT NULL,
+    merged_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS story_merges_current ON story_merges (current_story_id);
+CREATE TABLE IF NOT EXISTS weak_links (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS weak_links_b ON weak_links (b);
 CREATE TABLE IF NOT EXISTS bands (key INTEGER NOT NULL, doc INTEGER NOT NULL,
     PRIMARY KEY (key, doc)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS postings (term INTEGER NOT NULL, bucket INTEGER NOT NULL, doc INTEGER NOT NULL,
     PRIMARY KEY (term, bucket, doc)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS df (term INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 """
 
 
 class IndexMismatch(RuntimeError):
-    """The index on disk was built with other parameters (schema, MinHash or bucket size)."""
+    """The index on disk was built with other parameters (schema, MinHash, bucket size, models)."""
 
 
 @dataclass
 class DocRow:
     id: int
     article_id: str
-    story_id: str
-    duplicate_of: str | None
-    level: str | None
-    similarity: float | None
+    story_id: str  # the doc's current story
     ts: float | None
     lang: str
     n_shingles: int
     minhash: np.ndarray
     vec: StoryVector
+    use: np.ndarray | None
+    e5: np.ndarray | None
+
+
+@dataclass
+class StoryRow:
+    story_id: str
+    canonical: str
+    canonical_doc: int
+    size: int
+    first_ts: float | None
+    last_ts: float | None
+
+
+def _blob(vec: np.ndarray | None) -> bytes | None:
+    return None if vec is None else np.asarray(vec, dtype="<f2").tobytes()
+
+
+def _unblob(blob: bytes | None) -> np.ndarray | None:
+    return None if blob is None else np.frombuffer(blob, dtype="<f2").astype(np.float32)
+
+
+class _Vectors:
+    """Nearest-neighbour search over one model's vectors (cosine), keyed by doc id."""
+
+    def __init__(self, ndim: int) -> None:
+        from usearch.index import Index
+
+        self.ndim = ndim
+        self.index = Index(ndim=ndim, metric="cos", dtype="f16")
+        self.added: list[int] = []  # since the last commit
+
+    def add(self, doc: int, vec: np.ndarray, fresh: bool = True) -> None:
+        self.index.add(doc, np.asarray(vec, dtype=np.float32))
+        if fresh:
+            self.added.append(doc)
+
+    def nearest(self, vec: np.ndarray, k: int) -> list[int]:
+        n = len(self.index)
+        if n == 0:
+            return []
+        m = self.index.search(np.asarray(vec, dtype=np.float32), min(k, n), exact=n <= EXACT_SEARCH_LIMIT)
+        return [int(key) for key in m.keys]
+
+    def commit(self) -> None:
+        self.added.clear()
+
+    def rollback(self) -> None:
+        if self.added:
+            self.index.remove(self.added)
+        self.added.clear()
 
 
 class DedupStore:
-    def __init__(self, state_dir: str | None, bucket_seconds: float) -> None:
+    def __init__(self, state_dir: str | None, bucket_seconds: float, models: str = "") -> None:
         if state_dir is None:
             self.path = ":memory:"
         else:
@@ -93,22 +158,33 @@ class DedupStore:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut
         self.conn.execute("PRAGMA cache_size=-16384")  # 16 MiB of pages
+        if self._meta_or_none("schema") not in (None, SCHEMA_VERSION):
+            raise IndexMismatch(f"dedup index {self.path}: schema is {self._meta_or_none('schema')!r}, this code "
+                                f"needs {SCHEMA_VERSION!r}; move the old index away to rebuild it")
         self.conn.executescript(_SCHEMA)
-        self._check_meta(bucket_seconds)
+        self._check_meta(bucket_seconds, models)
         self.n_docs = int(self._meta("n_docs") or 0)
         self.bucket_seconds = float(self._meta("bucket_seconds"))
-        self._df_cache: dict[int, int] = {}
-        self._df_delta: dict[int, int] = {}
+        self.use = _Vectors(512)
+        self.e5 = _Vectors(384)
+        self._load_vectors()
 
     # -- meta ----------------------------------------------------------------------------------
+    def _meta_or_none(self, key: str) -> str | None:
+        try:
+            return self._meta(key)
+        except sqlite3.OperationalError:  # no meta table yet
+            return None
+
     def _meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def _check_meta(self, bucket_seconds: float) -> None:
+    def _check_meta(self, bucket_seconds: float, models: str) -> None:
         wanted = {"schema": SCHEMA_VERSION, "minhash": f"{NUM_PERM}/{BANDS}/{MINHASH_SEED}/affine32"}
         if self._meta("schema") is None:
-            rows = list(wanted.items()) + [("bucket_seconds", repr(float(bucket_seconds))), ("n_docs", "0")]
+            rows = list(wanted.items()) + [("bucket_seconds", repr(float(bucket_seconds))), ("n_docs", "0"),
+                                           ("models", models)]
             self.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows)
             self.conn.commit()
             return
@@ -116,26 +192,25 @@ class DedupStore:
             if self._meta(key) != value:
                 raise IndexMismatch(f"dedup index {self.path}: {key} is {self._meta(key)!r}, this code needs "
                                     f"{value!r}; move the old index away to rebuild it")
+        if models and self._meta("models") != models:
+            raise IndexMismatch(f"dedup index {self.path}: built with embedding models {self._meta('models')!r}, "
+                                f"this installation has {models!r}; move the old index away to rebuild it")
 
-    # -- document frequencies --------------------------------------------------------------------
-    def document_frequencies(self, terms: Iterable[int]) -> dict[int, int]:
-        """df of each term: committed count + this session's additions (cached)."""
-        missing = [t for t in set(terms) if t not in self._df_cache]
-        for i in range(0, len(missing), _CHUNK):
-            chunk = missing[i:i + _CHUNK]
-            found = dict(self.conn.execute(
-                f"SELECT term, n FROM df WHERE term IN ({','.join('?' * len(chunk))})", chunk).fetchall())
-            for t in chunk:
-                self._df_cache[t] = found.get(t, 0)
-        return self._df_cache
+    @property
+    def models(self) -> str:
+        return self._meta("models") or ""
 
-    def add_document_terms(self, terms: Iterable[int]) -> None:
-        terms = list(terms)
-        self.document_frequencies(terms)
-        for t in terms:
-            self._df_cache[t] += 1
-            self._df_delta[t] = self._df_delta.get(t, 0) + 1
-        self.n_docs += 1
+    def _load_vectors(self) -> None:
+        """Rebuild the in-memory neighbour indexes from the committed docs."""
+        for column, vectors in (("use", self.use), ("e5", self.e5)):
+            cur = self.conn.execute(f"SELECT id, {column} FROM docs WHERE {column} IS NOT NULL ORDER BY id")
+            while True:
+                rows = cur.fetchmany(4096)
+                if not rows:
+                    break
+                keys = np.array([r[0] for r in rows], dtype=np.uint64)
+                vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), vectors.ndim)
+                vectors.index.add(keys, vecs.astype(np.float32))
 
     # -- lookups -----------------------------------------------------------------------------------
     def assignment(self, article_id: str) -> tuple | None:
@@ -145,7 +220,7 @@ class DedupStore:
 
     def exact(self, exact_key: str) -> tuple[int, str] | None:
         return self.conn.execute(
-            "SELECT id, story_id FROM docs WHERE exact_key = ? ORDER BY id LIMIT 1", (exact_key,)).fetchone()
+            "SELECT id, cur_story FROM docs WHERE exact_key = ? ORDER BY id LIMIT 1", (exact_key,)).fetchone()
 
     def band_candidates(self, keys: list[int], limit: int) -> list[int]:
         rows = self.conn.execute(
@@ -185,28 +260,54 @@ class DedupStore:
         for i in range(0, len(ids), _CHUNK):
             chunk = ids[i:i + _CHUNK]
             rows = self.conn.execute(
-                "SELECT id, article_id, story_id, duplicate_of, level, similarity, ts, lang, n_shingles, "
-                f"minhash, vec FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                "SELECT id, article_id, cur_story, ts, lang, n_shingles, minhash, vec, use, e5 "
+                f"FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
             for r in rows:
-                out.append(DocRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-                                  np.frombuffer(r[9], dtype="<u4"), StoryVector.from_blob(r[10])))
+                out.append(DocRow(r[0], r[1], r[2], r[3], r[4], r[5], np.frombuffer(r[6], dtype="<u4"),
+                                  StoryVector.from_blob(r[7]), _unblob(r[8]), _unblob(r[9])))
         out.sort(key=lambda d: d.id)
         return out
 
-    def canonical(self, story_id: str) -> str:
-        row = self.conn.execute("SELECT canonical FROM stories WHERE story_id = ?", (story_id,)).fetchone()
-        return row[0]
+    def story(self, story_id: str) -> StoryRow:
+        r = self.conn.execute("SELECT story_id, canonical, canonical_doc, size, first_ts, last_ts FROM stories "
+                              "WHERE story_id = ?", (story_id,)).fetchone()
+        return StoryRow(*r)
+
+    def canonical_key(self, doc: int) -> tuple:
+        """The canonical order of a doc: dated first, earliest, longest text, smallest article_id."""
+        ts, text_len, article_id = self.conn.execute(
+            "SELECT ts, text_len, article_id FROM docs WHERE id = ?", (doc,)).fetchone()
+        return (ts is None, ts or 0.0, -text_len, article_id)
+
+    def current_story(self, doc: int) -> str:
+        return self.conn.execute("SELECT cur_story FROM docs WHERE id = ?", (doc,)).fetchone()[0]
+
+    def weak_counts(self, story_id: str, only: set[str] | None = None) -> dict[str, int]:
+        """Number of weak links between ``story_id`` and each other story (``only``: just these)."""
+        sql = ("SELECT o.cur_story, COUNT(*) FROM docs d JOIN weak_links w ON w.{mine} = d.id "
+               "JOIN docs o ON o.id = w.{other} WHERE d.cur_story = ? AND o.cur_story != ? GROUP BY o.cur_story")
+        counts: dict[str, int] = {}
+        for mine, other in (("a", "b"), ("b", "a")):
+            for story, n in self.conn.execute(sql.format(mine=mine, other=other), (story_id, story_id)):
+                if only is None or story in only:
+                    counts[story] = counts.get(story, 0) + n
+        return counts
+
+    def merges(self) -> list[tuple[str, str, float]]:
+        return self.conn.execute(
+            "SELECT story_id, current_story_id, merged_at FROM story_merges ORDER BY story_id").fetchall()
 
     # -- writes (inside the open transaction) ------------------------------------------------------
-    def add(self, *, article_id: str, story_id: str, duplicate_of: str | None, level: str | None,
-            similarity: float | None, content_hash: str, exact_key: str, ts: float | None, lang: str,
-            n_shingles: int, minhash: np.ndarray, vec: StoryVector, bands: list[int],
-            new_story: bool) -> int:
+    def add(self, *, article_id: str, story_id: str, content_hash: str, exact_key: str, ts: float | None,
+            lang: str, n_shingles: int, minhash: np.ndarray, vec: StoryVector, bands: list[int],
+            text_len: int, use: np.ndarray | None, e5: np.ndarray | None) -> int:
+        """Index a doc as the only member of its own new story ``story_id``."""
         cur = self.conn.execute(
-            "INSERT INTO docs (article_id, story_id, duplicate_of, level, similarity, content_hash, "
-            "exact_key, ts, lang, n_shingles, minhash, vec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (article_id, story_id, duplicate_of, level, similarity, content_hash, exact_key, ts, lang,
-             n_shingles, minhash.astype("<u4").tobytes(), vec.to_blob()))
+            "INSERT INTO docs (article_id, story_id, duplicate_of, level, similarity, content_hash, exact_key, ts, "
+            "lang, n_shingles, minhash, vec, text_len, cur_story, use, e5) "
+            "VALUES (?, ?, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article_id, story_id, content_hash, exact_key, ts, lang, n_shingles, minhash.astype("<u4").tobytes(),
+             vec.to_blob(), text_len, story_id, _blob(use), _blob(e5)))
         doc = cur.lastrowid
         if bands:
             self.conn.executemany("INSERT OR IGNORE INTO bands (key, doc) VALUES (?, ?)",
@@ -214,35 +315,66 @@ class DedupStore:
         bucket = self.bucket(ts)
         self.conn.executemany("INSERT OR IGNORE INTO postings (term, bucket, doc) VALUES (?, ?, ?)",
                               [(t, bucket, doc) for t in vec.keys])
-        if new_story:
-            self.conn.execute("INSERT INTO stories (story_id, canonical, size, first_ts, last_ts) "
-                              "VALUES (?, ?, 1, ?, ?)", (story_id, article_id, ts, ts))
-        else:
-            self.conn.execute(
-                "UPDATE stories SET size = size + 1, "
-                "first_ts = MIN(COALESCE(first_ts, ?), COALESCE(?, first_ts)), "
-                "last_ts = MAX(COALESCE(last_ts, ?), COALESCE(?, last_ts)) WHERE story_id = ?",
-                (ts, ts, ts, ts, story_id))
+        self.conn.execute("INSERT INTO stories (story_id, canonical, canonical_doc, size, first_ts, last_ts) "
+                          "VALUES (?, ?, ?, 1, ?, ?)", (story_id, article_id, doc, ts, ts))
+        if use is not None:
+            self.use.add(doc, use)
+        if e5 is not None:
+            self.e5.add(doc, e5)
+        self.n_docs += 1
         return doc
+
+    def add_weak_links(self, doc: int, others: list[int]) -> None:
+        self.conn.executemany("INSERT OR IGNORE INTO weak_links (a, b) VALUES (?, ?)",
+                              [(min(doc, o), max(doc, o)) for o in others])
+
+    def merge(self, into: StoryRow, parts: list[StoryRow], merged_at: float, unwritten: set[str]) -> int:
+        """Merge the stories ``parts`` into ``into`` (one of them): their docs move, their ids are
+        recorded in ``story_merges`` (ids merged into them before now point to ``into`` directly),
+        except ids in ``unwritten`` (stories of the batch being assigned: no file holds them)."""
+        recorded = 0
+        size = into.size if any(p.story_id == into.story_id for p in parts) else 0
+        first, last = into.first_ts, into.last_ts
+        for p in parts:
+            if p.story_id == into.story_id:
+                continue
+            self.conn.execute("UPDATE docs SET cur_story = ? WHERE cur_story = ?", (into.story_id, p.story_id))
+            self.conn.execute("UPDATE story_merges SET current_story_id = ? WHERE current_story_id = ?",
+                              (into.story_id, p.story_id))
+            if p.story_id not in unwritten:
+                recorded += 1
+                self.conn.execute("INSERT OR REPLACE INTO story_merges (story_id, current_story_id, merged_at) "
+                                  "VALUES (?, ?, ?)", (p.story_id, into.story_id, merged_at))
+            self.conn.execute("DELETE FROM stories WHERE story_id = ?", (p.story_id,))
+            size += p.size
+            first = p.first_ts if first is None else (first if p.first_ts is None else min(first, p.first_ts))
+            last = p.last_ts if last is None else (last if p.last_ts is None else max(last, p.last_ts))
+        self.conn.execute("INSERT OR REPLACE INTO stories (story_id, canonical, canonical_doc, size, first_ts, "
+                          "last_ts) VALUES (?, ?, ?, ?, ?, ?)",
+                          (into.story_id, into.canonical, into.canonical_doc, size, first, last))
+        # the new id may itself have been merged away before (a story re-formed around the same root)
+        self.conn.execute("DELETE FROM story_merges WHERE story_id = ?", (into.story_id,))
+        return recorded
+
+    def set_assignment(self, doc: int, story_id: str, duplicate_of: str | None, level: str | None,
+                       similarity: float | None) -> None:
+        self.conn.execute("UPDATE docs SET story_id = ?, duplicate_of = ?, level = ?, similarity = ? WHERE id = ?",
+                          (story_id, duplicate_of, level, similarity, doc))
 
     def bucket(self, ts: float | None) -> int:
         return UNDATED_BUCKET if ts is None else int(ts // self.bucket_seconds)
 
     def commit(self) -> None:
-        if self._df_delta:
-            self.conn.executemany(
-                "INSERT INTO df (term, n) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
-                list(self._df_delta.items()))
         self.conn.execute("UPDATE meta SET value = ? WHERE key = 'n_docs'", (str(self.n_docs),))
         self.conn.commit()
-        self._df_delta.clear()
-        self._df_cache.clear()  # bounded memory: re-read from the table when needed
+        self.use.commit()
+        self.e5.commit()
 
     def rollback(self) -> None:
-        """Forget everything since the last commit (also the cached document frequencies)."""
+        """Forget everything since the last commit (also the vectors added to the neighbour search)."""
         self.conn.rollback()
-        self._df_cache.clear()
-        self._df_delta.clear()
+        self.use.rollback()
+        self.e5.rollback()
         self.n_docs = int(self._meta("n_docs") or 0)
 
     def close(self) -> None:

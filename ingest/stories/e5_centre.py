@@ -1,0 +1,37 @@
+"""Mean multilingual-e5-small vector of the project's example texts (written by
+scripts/make_e5_centre.py from 39 paragraphs of examples/; do not edit by hand)."""
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+
+import numpy as np
+
+_B64 = (
+    "fRLfPCBOk7xlV8y8FfpcvQ/xhz3sEA+9NiJQOs2G2DwHsW89hkUvPQhWXz0+0mU8BPCDPTE1RL34Bnq9jvc3PRXsZD211QC998oP"
+    "vaY4Nr3wLRQ9LUYcvDnyGr1WRjY9uEd0PVnXjD1iqQS9dTHFPPrLTT2V+6i9uOIuvVJfbL0nKkk9rupnvWleaj2w8Lo8bP1KvS+f"
+    "Qb2MhBM94mtmvfMe9bxu9f08C2YSPcNIoz3KMds8TfxmPY+bGr2T3R894g9RvYcEAb3e5lG9rphxPZ4SCDzdMRo9kigVPRSHV71p"
+    "FFe9EAFpvXtze73ZOTY9w518PfiF5DtlcK08mv+9PKAHoz3F0Eg9UacePTxiMj0suGe9J6ccvEKVXL1NgVQ9qGlCvFDs1ryHiP47"
+    "rmj0PH1YGT3SPmC9MK3BPMK4Eb1NOFu9P1QUveThCr1J8CI9Na8ivRWSXT1LKEQ9FW5jvQKzij28JBu8q0eIPUiQPj39Wzy9Et5I"
+    "vREFkL0cfmO93vAUvUaSKj1cjG09/8MuvVu2hD12GRm9kC4KPUK3YL0hNGO9qzAjPSqUHz0ZU4u94DOXPXFEi71ExES9ri8LPXb9"
+    "KD25cBQ9kBqCvQcZHL30twO8HOVJvUuUCT1eBQa9gsaCPeLGaLxHJXy9St2GvQhAYL3RPDO9ZGQaPebX+jwJfS48UNU5vHp4QD36"
+    "Iag8dsCtPGIl2jwpZFU9SOGhPSKlU73NutO8Wt+ivFTd1Lzq4xW9pStKPTac07wZExY99SJQPYDbbT3Zx5c9KdEKvWVMjT3MoDS9"
+    "yqQaPbnbJL0acSU9HFDcPAbWQj2PDye9bA2PvdKHbL13Yic9cH9kPWCTOr2750q9jdVwvWgdu7zw0U69YtfivMf+MT11sJE9lHpJ"
+    "vdnt1bzneie9esgaPeslCL2LUjY9NQIsvBecWD1TekC9OZYMPTefkz1ymjY9Ar6CvOpsJL0fnWW9bvk4vTPAh70KEhm9D8ISvbWU"
+    "FT0n+8U8X4bYvO7M17zCcf483fs8vfF1eb3EQzq9A+5XPSyOYL2GMDE9NpA1PWUxSj3HSqC6iAABvWssLz1D9/M84qkEPWQEszsz"
+    "Hk69zWZ4PbYcJr2erTQ9HmtQPcyWmL3NgSy9pguBPWyeJ73o8AO76SDHOBCvPz0kxj69uJ36PCvQGD1wuEW80vZuPRf/ur3N/jK9"
+    "KPk3PT5ACz1ORh29XphXvYB+JT2SKSG9/+65vBQKiL0CyIW9JOZavev9IL35WZI7qaoPPTd8Gj2UF0y9xafzvLRGBL0rtzo9gR6c"
+    "vQojST147vu8roLrvDGmozzXp8W80LELPXILND2gwT29YnYwvXpzlb12UM+8v7KZOyfhXD3qVYQ93NhLvWK86zynCQs9D4APvdWl"
+    "vT1sTU89c3xVPfDa9Dx+k1y9nIn5vHhjb70Qhy+9UVGOvRJ66zzm3A09MRs1vX6gWL3tVwS9ONhvPFR7gD0T+8+8LrcQvZxMYT2b"
+    "6yU9KdROPR3ZQD0D+Os8cHiIvHCGBb2nz0Y9WfAyvTnoUb0+qg+9H7QbvbaDVz3C0VC9WtU7PQGMsDwVsZa7yyi2PaPUB70T2Ig9"
+    "mdjwvEJTU73iasc8hZOnPIRTs72hGZk8O/KYO2uXAz0sJ4I8TG0mPci9MT06+ho9529lvbEYhrw4k2A9kOFsPSGOIzzUntQ8od40"
+    "vZ+QZb3JUUO9srlIvcPWkLws+ja9oe0+PcfsGD0VYeO8aW8CvZ7fHj1Byk677JxTPW61Gb0p9Wa9a+9LPf00Z72pH4y8z1MrvUuI"
+    "aT2T5yG9mipQvau6+DyA8IY9MdOuvNkQaj351bm8yvWJvY1vQT37FhC9MDoVvSla0jw1BSQ934jIvaMdxzySaUU9J00HvVQkHz2C"
+    "5DK9depove9FNT3jaVA9c2qDvRQPebtU7PI8j00KPfc/jD1i0kE95LxZvC3Urry+e9k8PCSGvYIzOD2xhT49q0ItvWR+Ujy/ikW8"
+    "FQ6MvSXe0bxfpX49vwRGvTsZd72VEFE98wuCPVCaDz0eQlQ9"
+)
+
+
+@lru_cache(maxsize=1)
+def centre() -> np.ndarray:
+    return np.frombuffer(base64.b64decode(_B64), dtype="<f4").astype(np.float32)
