@@ -84,8 +84,8 @@ class Settings:
     # dedup
     near_duplicate_threshold: float = 0.6  # MinHash max(Jaccard, containment) for a near copy
     # same comparison language: score = w * lexical cosine + (1 - w) * embedding cosine (docs/dedup.md)
-    story_threshold: float = 0.49  # a link on its own joins two stories
-    story_weak_threshold: float = 0.38  # a weak link: two of them between two stories join them
+    story_threshold: float = 0.54  # a link on its own joins two stories
+    story_weak_threshold: float = 0.51  # a weak link: two of them between two stories join them
     story_lexical_weight: float = 0.6  # w above
     # different languages: embedding cosine + 0.1 * names/numbers cosine (strong links only)
     story_crosslingual_threshold: float = 0.68  # USE, both languages outside CJK
