@@ -151,8 +151,8 @@ def ingest_flow(
     state_dir: Optional[str] = None,
     task_runner: Literal["local", "threads", "dask"] = "local",
     workers: Optional[Annotated[int, Field(ge=1)]] = None,
-    batch_size: Annotated[int, Field(ge=1)] = 64,
-    language_backend: Literal["lingua", "langdetect"] = "lingua",
+    batch_size: Annotated[int, Field(ge=1)] = 100,
+    language_backend: Literal["ensemble", "lingua", "langdetect"] = "ensemble",
     compute_type: Literal["int8", "int8_float32", "float32", "float16", "default"] = "int8",
     dask_address: Optional[str] = None,
     skip_unchanged: bool = True,
@@ -175,8 +175,8 @@ def ingest_flow(
         state_dir: Local directory for the run's state (fetch state, story index, committed inputs); empty: <out>/_state for a local output.
         task_runner: Where batches run: local (the library's worker processes; one-batch runs use threads), threads, or dask.
         workers: Worker processes or threads (at least 1); empty: the number of CPUs.
-        batch_size: Inputs per batch (a task run per batch).
-        language_backend: Language identification backend.
+        batch_size: Documents per batch (a task run per batch); large files are cut into record ranges.
+        language_backend: Language identification backend: ensemble (default; ~290 MB of models), lingua (~1.2 GB), langdetect (fastest).
         compute_type: CTranslate2 compute type of the translation models.
         dask_address: Address of an existing Dask scheduler (task_runner dask); empty: a local cluster.
         skip_unchanged: Skip local files whose content was already committed to this output with the same settings.

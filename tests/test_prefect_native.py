@@ -171,7 +171,7 @@ def test_deployment_parameters_are_typed_merged_and_validated_by_the_server(clie
     assert all(p.get("description") for p in props.values()), [n for n, p in props.items() if not p.get("description")]
     assert props["offline"]["type"] == props["translate"]["type"] == "boolean"
     assert props["task_runner"]["enum"] == ["local", "threads", "dask"]
-    assert props["language_backend"]["enum"] == ["lingua", "langdetect"]
+    assert props["language_backend"]["enum"] == ["ensemble", "lingua", "langdetect"]
     assert "int8" in props["compute_type"]["enum"]
     assert {"type": "integer", "minimum": 1} in props["workers"]["anyOf"]
     assert props["batch_size"] == {**props["batch_size"], "type": "integer", "minimum": 1}
