@@ -254,7 +254,7 @@ def test_lingua_is_asked_only_about_what_langdetect_cannot_settle(monkeypatch):
     assert art.language == "en" and art.is_mixed_language
     # lingua checks the document's language on its heaviest segments and looks at the Cyrillic
     # heading; the eight English paragraphs are settled by langdetect's first look
-    assert len(calls) <= language.DOC_CHECKS + 1
+    assert len(calls) <= language.TUNING.doc_checks + 1
 
 
 def test_document_without_letters_is_und():

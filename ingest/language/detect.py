@@ -17,7 +17,7 @@ How a label is decided (see docs/language.md):
    could not settle: short headings, foreign segments, names (``_second_look``).
 3. The document's dominant language (and ``article.language_hint``) is a prior for every segment,
    which keeps short headings in the document's language from drifting to a neighbour.
-4. Too few letters, or no candidate reaching ``UND_BELOW``, gives ``und`` rather than a wild guess;
+4. Too few letters, or no candidate reaching ``TUNING.und_below``, gives ``und`` rather than a wild guess;
    the confidence shrinks with the number of letters.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ingest.language import scripts
 from ingest.language.backends import ALIASES, LOAD_SECONDS, clear_caches, get_backend  # noqa: F401 (LOAD_SECONDS, clear_caches: re-exported)
@@ -36,33 +37,44 @@ from ingest.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-MIN_WEIGHT = 3  # fewer letters than this gives "und" (but one Han, kana or Hangul character will do)
-UND_BELOW = 0.25  # best posterior among the script's candidates below this: "und"
-SCRIPT_DEFAULT_BOOST = 2.0  # prior for the first language of a shared script (Deva -> hi, Arab -> ar)
-CONTEXT_BOOST = 4.0  # prior for the document's language (scaled by its share) and the hint
-DETECTOR_SCALE = 8.0  # letters at which a detector's answer is trusted to 1 - 1/e
-SCRIPT_SCALE = 2.0  # the same for a language decided by its script alone
-CONTEXT_MIN_WEIGHT = 20  # segments at least this heavy decide the document prior
-SPLIT_MIN_CHARS = 120  # shorter segments are never split
-PIECE_MIN_WEIGHT = 25  # a sentence needs this many letters to start a new segment ...
-PIECE_MIN_CONFIDENCE = 0.8  # ... and this confidence
-PIECE_CROSS_SCRIPT_MIN_WEIGHT = 8  # ... or this many letters of another (non-Latin) script
-FOREIGN_CROSS_MIN_WEIGHT = 4  # a segment in another script counts as foreign from this weight
-FOREIGN_SAME_MIN_WEIGHT = 20  # a segment in the document's script (or Latin in a non-Latin
-FOREIGN_SAME_MIN_WORDS = 3  # document) counts as foreign only when this long ...
-FOREIGN_SAME_MIN_CONFIDENCE = 0.8  # ... and this confident
-FOREIGN_SHORT_MIN_WEIGHT = 10  # a shorter one (two words or more) needs ...
-FOREIGN_SHORT_MIN_CONFIDENCE = 0.75  # ... this confidence, against the document's prior
-FOREIGN_LATIN_MIN_WEIGHT = 5  # lower-case Latin text in a non-Latin document ...
-FOREIGN_LATIN_MIN_CONFIDENCE = 0.4  # ... with at least this confidence
-FOREIGN_CLOSE_MIN_WEIGHT = 60  # close relatives (cs/sk, id/ms, ...) count only from this weight
-FOREIGN_CLOSE_MIN_CONFIDENCE = 0.9  # ... and this confidence
-SCRIPT_SAMPLE_FACTOR = 4  # script letters are counted on up to this many times max_chars
-NAMES_KEEP_WORDS = 4  # capitalised words inside sentences are left out if this many words remain
-SCREEN_MIN_CONFIDENCE = 0.5  # a sentence piece votes for a language switch from this confidence
-ACCEPT_CONFIDENCE = 0.5  # langdetect's first look naming the document's language is kept from here
-DOC_CHECKS = 3  # lingua checks the document's language on this many of its heaviest segments ...
-DOC_CHECK_CHARS = 200  # ... each sampled to at least this many characters
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The tuned thresholds of per-segment language identification, in one place.
+
+    Measured on the lingua_words dev half and the synthetic mixed documents of
+    ``bench/language_bench.py`` (see docs/language.md for the figures); the reference seeds are a
+    check, never a source.  Weights count letters; confidences are posteriors in 0..1."""
+    min_weight: int = 3  # fewer letters than this gives "und" (but one Han, kana or Hangul character will do)
+    und_below: float = 0.25  # best posterior among the script's candidates below this: "und"
+    script_default_boost: float = 2.0  # prior for the first language of a shared script (Deva -> hi, Arab -> ar)
+    context_boost: float = 4.0  # prior for the document's language (scaled by its share) and the hint
+    detector_scale: float = 8.0  # letters at which a detector's answer is trusted to 1 - 1/e
+    script_scale: float = 2.0  # the same for a language decided by its script alone
+    context_min_weight: int = 20  # segments at least this heavy decide the document prior
+    split_min_chars: int = 120  # shorter segments are never split
+    piece_min_weight: int = 25  # a sentence needs this many letters to start a new segment ...
+    piece_min_confidence: float = 0.8  # ... and this confidence
+    piece_cross_script_min_weight: int = 8  # ... or this many letters of another (non-Latin) script
+    foreign_cross_min_weight: int = 4  # a segment in another script counts as foreign from this weight
+    foreign_same_min_weight: int = 20  # a segment in the document's script (or Latin in a non-Latin
+    foreign_same_min_words: int = 3  # document) counts as foreign only when this long ...
+    foreign_same_min_confidence: float = 0.8  # ... and this confident
+    foreign_short_min_weight: int = 10  # a shorter one (two words or more) needs ...
+    foreign_short_min_confidence: float = 0.75  # ... this confidence, against the document's prior
+    foreign_latin_min_weight: int = 5  # lower-case Latin text in a non-Latin document ...
+    foreign_latin_min_confidence: float = 0.4  # ... with at least this confidence
+    foreign_close_min_weight: int = 60  # close relatives (cs/sk, id/ms, ...) count only from this weight
+    foreign_close_min_confidence: float = 0.9  # ... and this confidence
+    script_sample_factor: int = 4  # script letters are counted on up to this many times max_chars
+    names_keep_words: int = 4  # capitalised words inside sentences are left out if this many words remain
+    screen_min_confidence: float = 0.5  # a sentence piece votes for a language switch from this confidence
+    accept_confidence: float = 0.5  # langdetect's first look naming the document's language is kept from here
+    doc_checks: int = 3  # lingua checks the document's language on this many of its heaviest segments ...
+    doc_check_chars: int = 200  # ... each sampled to at least this many characters
+
+
+TUNING = Thresholds()
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.-]+|[@#][\w-]+")
 _ASCII_LATIN = re.compile(r"[A-Za-z]+")
@@ -105,7 +117,7 @@ def analyse(text: str, backend, max_chars: int, detect_limit: int | None = None)
     (default ``max_chars``) characters, without URLs, e-mail addresses and handles, and without
     ASCII Latin words when another script dominates (names inside Devanagari text)."""
     limit = max_chars if detect_limit is None else detect_limit
-    scan = _NOISE.sub(" ", text[: max_chars * SCRIPT_SAMPLE_FACTOR])
+    scan = _NOISE.sub(" ", text[: max_chars * TUNING.script_sample_factor])
     info = scripts.analyse(scan)
     sample = scan[:limit]
     if info.script not in ("Latn", scripts.COMMON) and info.counts.get("Latn"):
@@ -127,21 +139,21 @@ def analyse(text: str, backend, max_chars: int, detect_limit: int | None = None)
 
 
 def _enough(info: scripts.ScriptInfo) -> bool:
-    """Enough letters to ask a detector: MIN_WEIGHT, or one character of a dense script (Han)."""
-    return info.weight >= (2 if info.script in scripts.DENSE_SCRIPTS else MIN_WEIGHT)
+    """Enough letters to ask a detector: TUNING.min_weight, or one character of a dense script (Han)."""
+    return info.weight >= (2 if info.script in scripts.DENSE_SCRIPTS else TUNING.min_weight)
 
 
 def _without_names(sample: str) -> str:
     """The sample without capitalised words inside sentences (names: "Jón Guðmundsson", "Antonín
     Dvořák" make lingua answer Icelandic or Czech for an English sentence), when at least
-    ``NAMES_KEEP_WORDS`` other words (with letters: numbers, times and dashes do not count) remain;
+    ``TUNING.names_keep_words`` other words (with letters: numbers, times and dashes do not count) remain;
     headlines in title case stay as they are.  (Counting "08", "2020", "10:58" as words left
     "08 2020 10:58 - 08 2020 10:58" of a Turkish date line, and the detector guessed.)"""
     words = sample.split()
     kept = [w for i, w in enumerate(words)
             if i == 0 or not w[:1].isupper() or words[i - 1][-1:] in ".!?:;\"“„«"]
     worded = sum(1 for w in kept if any(ch.isalpha() for ch in w))
-    if len(kept) < len(words) and worded >= NAMES_KEEP_WORDS:
+    if len(kept) < len(words) and worded >= TUNING.names_keep_words:
         return " ".join(kept)
     return sample
 
@@ -152,6 +164,20 @@ def resolve(unit: Unit, backend, context: dict[str, float] | None = None) -> tup
     return code, conf
 
 
+class Labelled(NamedTuple):
+    """A unit with its label in a document's context (``_label``), and its segment once final."""
+    unit: Unit
+    code: str
+    confidence: float
+    posterior: dict[str, float]
+    reliability: float
+    segment: Segment | None = None
+
+
+def _labelled(unit: Unit, backend, context: dict[str, float], segment: Segment | None = None) -> Labelled:
+    return Labelled(unit, *_label(unit, backend, context), segment)
+
+
 def _label(unit: Unit, backend, context: dict[str, float]) -> tuple[str, float, dict[str, float], float]:
     """(language, confidence, posterior over languages, reliability of the posterior)."""
     posterior, reliability, open_choice = _posterior(unit, backend, context)
@@ -159,7 +185,7 @@ def _label(unit: Unit, backend, context: dict[str, float]) -> tuple[str, float, 
         return "und", 0.0, posterior, reliability
     best = max(posterior, key=lambda code: (posterior[code], code))
     p_best = posterior[best]
-    if p_best < UND_BELOW and open_choice:  # a script's few languages are never a wild guess
+    if p_best < TUNING.und_below and open_choice:  # a script's few languages are never a wild guess
         return "und", 0.0, posterior, reliability
     return best, p_best * reliability, posterior, reliability
 
@@ -174,10 +200,10 @@ def _posterior(unit: Unit, backend, context: dict[str, float]) -> tuple[dict[str
     if candidates is not None and len(candidates) <= 1:  # even one kana or Hangul character decides
         if not candidates:
             return {}, 0.0, False  # a script without an ISO 639-1 language (Cherokee, Tifinagh, ...)
-        return {candidates[0]: 1.0}, _reliability(info.weight, SCRIPT_SCALE) * info.share, False
+        return {candidates[0]: 1.0}, _reliability(info.weight, TUNING.script_scale) * info.share, False
     if not _enough(info):
         return {}, 0.0, True
-    reliability = _reliability(info.weight, DETECTOR_SCALE) * info.share
+    reliability = _reliability(info.weight, TUNING.detector_scale) * info.share
     if info.script == "Hani" and context.get("ja", 0.0) >= 0.5:
         return {"ja": 1.0}, reliability, False  # kanji-only lines of a Japanese document
     dist = unit.dist or {}
@@ -185,14 +211,14 @@ def _posterior(unit: Unit, backend, context: dict[str, float]) -> tuple[dict[str
         supported = (unit.source or backend).supported
         posterior = {code: dist.get(code, 0.0) for code in candidates if code in supported}
         if candidates[0] in posterior:
-            posterior[candidates[0]] *= SCRIPT_DEFAULT_BOOST
+            posterior[candidates[0]] *= TUNING.script_default_boost
     elif info.script == "Latn":
         posterior = {code: p for code, p in dist.items() if code not in _NOT_LATIN}
     else:
         posterior = dict(dist)
     for code, share in context.items():
         if code in posterior:
-            posterior[code] *= 1.0 + (CONTEXT_BOOST - 1.0) * share
+            posterior[code] *= 1.0 + (TUNING.context_boost - 1.0) * share
     total = sum(posterior.values())
     if total <= 0.0:
         if candidates:  # the backend knows none of the script's languages: the script still says a lot
@@ -271,7 +297,7 @@ def _plan(segment: Segment, backend, max_chars: int, split: bool, fast=None) -> 
     the langdetect backend the screening is the detection.
     ``fast``: the backend for a segment looked at as a whole (default ``backend``)."""
     text = segment.text or ""
-    if split and len(text) >= SPLIT_MIN_CHARS:
+    if split and len(text) >= TUNING.split_min_chars:
         spans = sentence_spans(text, min_chars=2)
         if len(spans) >= 2:
             screen = get_backend("langdetect")
@@ -300,22 +326,22 @@ def _upgrade_minority(pieces, screen, backend) -> None:
     labels = [resolve(unit, screen) for _, _, unit in pieces]
     weight: dict[str, int] = {}
     for (_, _, unit), (code, conf) in zip(pieces, labels):
-        if conf >= SCREEN_MIN_CONFIDENCE:
+        if conf >= TUNING.screen_min_confidence:
             weight[code] = weight.get(code, 0) + unit.info.weight
     main = max(weight, key=lambda c: (weight[c], c)) if weight else None
     for (_, _, unit), (code, conf) in zip(pieces, labels):
-        if code != main or conf < SCREEN_MIN_CONFIDENCE:
+        if code != main or conf < TUNING.screen_min_confidence:
             unit.upgrade(backend)
 
 
 def _may_switch(pieces, screen) -> bool:
     seen: set[str] = set()
     for _, _, unit in pieces:
-        if unit.info.weight >= MIN_WEIGHT:
+        if unit.info.weight >= TUNING.min_weight:
             seen.add("script:" + unit.info.script)
-        if unit.info.weight >= PIECE_MIN_WEIGHT:
+        if unit.info.weight >= TUNING.piece_min_weight:
             code, conf = resolve(unit, screen)
-            if code != "und" and conf >= SCREEN_MIN_CONFIDENCE:
+            if code != "und" and conf >= TUNING.screen_min_confidence:
                 seen.add(code)
     n_scripts = sum(1 for k in seen if k.startswith("script:"))
     return n_scripts >= 2 or len(seen) - n_scripts >= 2
@@ -348,7 +374,7 @@ def _soft_votes(labelled, min_weight: int = 0) -> tuple[dict[str, float], float]
     votes: dict[str, float] = {}
     total = 0.0
     for item in labelled:
-        unit, posterior, reliability = item[-5], item[-2], item[-1]
+        unit, posterior, reliability = item.unit, item.posterior, item.reliability
         if unit.info.weight < min_weight:
             continue
         total += unit.info.weight
@@ -359,7 +385,7 @@ def _soft_votes(labelled, min_weight: int = 0) -> tuple[dict[str, float], float]
 
 def _context(labelled, hint: dict[str, float]) -> dict[str, float]:
     """{language: share of the letters} over the heavier segments, plus the hint."""
-    votes, _ = _soft_votes(labelled, CONTEXT_MIN_WEIGHT)
+    votes, _ = _soft_votes(labelled, TUNING.context_min_weight)
     total = sum(votes.values())
     context = {code: v / total for code, v in votes.items() if total and v / total >= 0.2}
     for code, share in hint.items():
@@ -369,7 +395,7 @@ def _context(labelled, hint: dict[str, float]) -> dict[str, float]:
 
 def _finish(article: Article, plans: list[_Plan], backend, settings: Settings, keep_segments: bool) -> None:
     hint = _hint_context(article.language_hint)
-    first = [(p.unit, *_label(p.unit, backend, hint)) for p in plans]
+    first = [_labelled(p.unit, backend, hint) for p in plans]
     context = _context(first, hint)
     if backend.name == "lingua":
         context = _second_look(plans, first, context, backend, hint, settings.language_max_chars)
@@ -385,16 +411,17 @@ def _finish(article: Article, plans: list[_Plan], backend, settings: Settings, k
         else:
             final.append((plan.segment, plan.unit))
 
-    labelled = [(segment, unit, *_label(unit, backend, context)) for segment, unit in final]
+    labelled = [_labelled(unit, backend, context, segment) for segment, unit in final]
     # once more with the context of the final segments (no detector call: posteriors only)
     context = _context(labelled, hint)
-    labelled = [(segment, unit, *_label(unit, backend, context)) for segment, unit in final]
-    for segment, unit, code, conf, _, _ in labelled:
-        segment.language, segment.confidence, segment.script = code, round(conf, 4), unit.info.script
+    labelled = [_labelled(unit, backend, context, segment) for segment, unit in final]
+    for item in labelled:
+        item.segment.language, item.segment.confidence = item.code, round(item.confidence, 4)
+        item.segment.script = item.unit.info.script
     doc_code, doc_conf, doc_script = _document_language(labelled)
     article.language, article.language_confidence = doc_code, doc_conf
     article.is_mixed_language = doc_code != "und" and any(
-        _is_foreign(unit, code, conf, doc_code, doc_script) for _, unit, code, conf, _, _ in labelled
+        _is_foreign(item.unit, item.code, item.confidence, doc_code, doc_script) for item in labelled
     )
     if keep_segments:
         article.segments = [segment for segment, _ in final]
@@ -407,7 +434,7 @@ def _finish(article: Article, plans: list[_Plan], backend, settings: Settings, k
 def _second_look(plans, first, context, backend, hint, max_chars: int) -> dict[str, float]:
     """lingua checks what langdetect's fast first look cannot be trusted with.
 
-    The document's language: lingua labels up to ``DOC_CHECKS`` of the heaviest segments of the
+    The document's language: lingua labels up to ``TUNING.doc_checks`` of the heaviest segments of the
     main script; if most disagree with the first look (a language langdetect lacks, such as
     Basque or Bosnian, or a close relative), every segment is looked at again.  (A majority, not
     one call on a long sample: lingua has rare confident slips, e.g. Kazakh 1.0 for a plain
@@ -415,27 +442,28 @@ def _second_look(plans, first, context, backend, hint, max_chars: int) -> dict[s
     langdetect was measured to mistake for it (``language_tables.CONFUSABLE``: Irish, Latin,
     Sesotho, Setswana, Yoruba for English; nothing for German, which needs no check); a first
     look outside that table is checked against every language.  Then each segment whose first
-    look did not name the document's language with ``ACCEPT_CONFIDENCE`` (short headings, foreign
+    look did not name the document's language with ``TUNING.accept_confidence`` (short headings, foreign
     segments, names) is looked at again by lingua, against every language.  Segments that agree stay as
     they are."""
     top = max(context, key=context.get) if context else None
     weights: dict[str, int] = {}
-    for unit, *_ in first:
+    for item in first:
+        unit = item.unit
         weights[unit.info.script] = weights.get(unit.info.script, 0) + unit.info.weight
     main_script = max(weights, key=lambda k: (weights[k], k)) if weights else None
-    heaviest = sorted((u for u, *_ in first if u.sample and u.info.script == main_script),
-                      key=lambda u: -u.info.weight)[:DOC_CHECKS]
+    heaviest = sorted((u for u in (item.unit for item in first) if u.sample and u.info.script == main_script),
+                      key=lambda u: -u.info.weight)[:TUNING.doc_checks]
     everything = top is None
     among = _check_languages(top, backend)
     if heaviest and top is not None and among != frozenset((top,)):
-        limit = max(DOC_CHECK_CHARS, max_chars // DOC_CHECKS)
+        limit = max(TUNING.doc_check_chars, max_chars // TUNING.doc_checks)
         votes = [_doc_vote(u.sample, limit, backend, among, hint) for u in heaviest]
         everything = sum(1 for code in votes if code != top) * 2 > len(votes)
-    for plan, (unit, code, conf, _, _) in zip(plans, first):
-        if everything or code != top or conf < ACCEPT_CONFIDENCE:
-            unit.upgrade(backend)
+    for item in first:
+        if everything or item.code != top or item.confidence < TUNING.accept_confidence:
+            item.unit.upgrade(backend)
     if everything:
-        first = [(p.unit, *_label(p.unit, backend, hint)) for p in plans]
+        first = [_labelled(p.unit, backend, hint) for p in plans]
         context = _context(first, hint)
     return context
 
@@ -465,10 +493,10 @@ def _split(plan: _Plan, backend, context: dict[str, float]) -> list[tuple[str, U
         label = None
         if code != "und":
             cross = unit.info.script != whole_script and unit.info.script != "Latn"
-            if cross and unit.info.weight >= PIECE_CROSS_SCRIPT_MIN_WEIGHT and unit.info.share >= 0.8:
+            if cross and unit.info.weight >= TUNING.piece_cross_script_min_weight and unit.info.share >= 0.8:
                 label = code
-            elif (unit.info.weight >= PIECE_MIN_WEIGHT and unit.words >= FOREIGN_SAME_MIN_WORDS
-                  and conf >= PIECE_MIN_CONFIDENCE and not unit.name_like):
+            elif (unit.info.weight >= TUNING.piece_min_weight and unit.words >= TUNING.foreign_same_min_words
+                  and conf >= TUNING.piece_min_confidence and not unit.name_like):
                 label = code
         labels.append(label)
     groups = group_spans([(a, b) for a, b, _ in plan.pieces], labels)
@@ -492,7 +520,7 @@ def _document_language(labelled) -> tuple[str, float, str]:
     best = max(votes, key=lambda code: (votes[code], code))
     script_votes: dict[str, float] = {}
     for item in labelled:
-        unit, posterior = item[-5], item[-2]
+        unit, posterior = item.unit, item.posterior
         share = unit.info.weight * posterior.get(best, 0.0)
         script_votes[unit.info.script] = script_votes.get(unit.info.script, 0.0) + share
     script = max(script_votes, key=lambda k: (script_votes[k], k))
@@ -507,18 +535,18 @@ def _is_foreign(unit: Unit, code: str, conf: float, doc_code: str, doc_script: s
     script = _FAMILY.get(info.script, info.script)
     doc_family = _FAMILY.get(doc_script, doc_script)
     if script != doc_family and script != "Latn":  # another script: certainly another language
-        return info.weight >= FOREIGN_CROSS_MIN_WEIGHT and info.share >= 0.6
+        return info.weight >= TUNING.foreign_cross_min_weight and info.share >= 0.6
     if script != doc_family:  # Latin in a non-Latin document: not names, brands or credit lines
-        return (not unit.name_like and info.weight >= FOREIGN_LATIN_MIN_WEIGHT and info.share >= 0.6
-                and conf >= FOREIGN_LATIN_MIN_CONFIDENCE)
+        return (not unit.name_like and info.weight >= TUNING.foreign_latin_min_weight and info.share >= 0.6
+                and conf >= TUNING.foreign_latin_min_confidence)
     if unit.name_like:
         return False  # names, title-case headings, line-ups: the detector's guess is noise
-    if frozenset((code, doc_code)) in _CLOSE and (info.weight < FOREIGN_CLOSE_MIN_WEIGHT
-                                                  or conf < FOREIGN_CLOSE_MIN_CONFIDENCE):
+    if frozenset((code, doc_code)) in _CLOSE and (info.weight < TUNING.foreign_close_min_weight
+                                                  or conf < TUNING.foreign_close_min_confidence):
         return False  # Czech/Slovak, Indonesian/Malay, ...: told apart only in long, clear text
     spaced = info.script not in scripts.DENSE_SCRIPTS and info.script != "Thai"
-    if info.weight >= FOREIGN_SAME_MIN_WEIGHT and (unit.words >= FOREIGN_SAME_MIN_WORDS or not spaced):
-        return conf >= FOREIGN_SAME_MIN_CONFIDENCE
-    if info.weight >= FOREIGN_SHORT_MIN_WEIGHT and (unit.words >= 2 or not spaced):
-        return conf >= FOREIGN_SHORT_MIN_CONFIDENCE
+    if info.weight >= TUNING.foreign_same_min_weight and (unit.words >= TUNING.foreign_same_min_words or not spaced):
+        return conf >= TUNING.foreign_same_min_confidence
+    if info.weight >= TUNING.foreign_short_min_weight and (unit.words >= 2 or not spaced):
+        return conf >= TUNING.foreign_short_min_confidence
     return False

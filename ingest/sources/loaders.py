@@ -185,33 +185,27 @@ def _looks_binary(text: str) -> bool:
 
 
 def _load_html(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
-    data = read_bytes(item.location, settings.max_document_bytes)
-    if not data.strip():
-        yield Reject(item.location, "load", "empty", "file is empty")
-        return
-
-    html = decode_html(data)
-    if _looks_binary(html):
-        yield Reject(item.location, "load", "binary", "content is not text")
-        return
-    yield Article(source_uri=item.location, html=html, content_type="html", content_origin="file",
-                  language_hint=item.hint)
+    return _load_file(item, settings, as_html=True)
 
 
 def _load_text(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
+    return _load_file(item, settings, as_html=False)
+
+
+def _load_file(item: WorkItem, settings: Settings, as_html: bool) -> Iterator[Article | Reject]:
+    """One document in one file.  An HTML page saved as .txt is extracted as HTML (its markup is
+    never kept as text)."""
     data = read_bytes(item.location, settings.max_document_bytes)
     if not data.strip():
         yield Reject(item.location, "load", "empty", "file is empty")
         return
-    if _is_html(data):  # an HTML page saved as .txt: extract it, do not keep its markup as text
-        yield from _load_html(item, settings)
-        return
-    text = decode_text(data)
-    if _looks_binary(text):
+    as_html = as_html or _is_html(data)
+    content = decode_html(data) if as_html else decode_text(data)
+    if _looks_binary(content):
         yield Reject(item.location, "load", "binary", "content is not text")
         return
-    yield Article(source_uri=item.location, raw_text=text, content_type="text", content_origin="file",
-                  language_hint=item.hint)
+    payload = {"html": content, "content_type": "html"} if as_html else {"raw_text": content, "content_type": "text"}
+    yield Article(source_uri=item.location, content_origin="file", language_hint=item.hint, **payload)
 
 
 def _load_jsonl(item: WorkItem, settings: Settings) -> Iterator[Article | Reject]:
