@@ -53,6 +53,8 @@ class Thresholds:
     script_scale: float = 2.0  # the same for a language decided by its script alone
     context_min_weight: int = 20  # segments at least this heavy decide the document prior
     split_min_chars: int = 120  # shorter segments are never split
+    split_max_factor: int = 50  # nor segments longer than this many times max_chars (a bound on
+    # the cost of one pathological paragraph: every sentence of a split segment is analysed)
     piece_min_weight: int = 25  # a sentence needs this many letters to start a new segment ...
     piece_min_confidence: float = 0.8  # ... and this confidence
     piece_cross_script_min_weight: int = 8  # ... or this many letters of another (non-Latin) script
@@ -297,7 +299,7 @@ def _plan(segment: Segment, backend, max_chars: int, split: bool, fast=None) -> 
     the langdetect backend the screening is the detection.
     ``fast``: the backend for a segment looked at as a whole (default ``backend``)."""
     text = segment.text or ""
-    if split and len(text) >= TUNING.split_min_chars:
+    if split and TUNING.split_min_chars <= len(text) <= TUNING.split_max_factor * max_chars:
         spans = sentence_spans(text, min_chars=2)
         if len(spans) >= 2:
             screen = get_backend("langdetect")
