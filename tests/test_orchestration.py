@@ -218,7 +218,7 @@ def test_flow_run_on_server_reports_state_artifacts_and_logs(default_run, client
         [(log.name, log.message) for log in logs]
     assert any(log.name == "prefect.flow_runs" and "Finished in state Completed" in log.message for log in logs)
     # ... including those of the worker processes, under the task run that handed them the batch
-    batch_logs = [log for log in logs if log.name == "ingest.runtime.pipeline" and log.message.startswith("batch ")]
+    batch_logs = [log for log in logs if log.name == "ingest.runtime.batch" and log.message.startswith("batch ")]
     assert len(batch_logs) == _batches(corpus) and all(log.task_run_id for log in batch_logs)
     assert 1 <= len({re.search(r"process (\d+)", log.message).group(1) for log in batch_logs}) <= 2  # --workers 2
     # ... and Prefect has nothing to warn about (e.g. serialising task inputs); warnings about the
