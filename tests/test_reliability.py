@@ -153,6 +153,10 @@ def test_one_large_input_is_staged_in_parts(tmp_path, monkeypatch):
 
 def test_memory_of_a_batch_is_bounded_by_max_batch_records(tmp_path, monkeypatch):
     monkeypatch.setattr(language_mod, "annotate", lambda article, settings: article)
+    # the story features (embeddings, ~50 ms an article) are not what is bounded here
+    from ingest.stories import index as stories_index
+
+    monkeypatch.setattr(stories_index, "features_json_many", lambda articles, settings: [None] * len(articles))
     _big_jsonl(tmp_path / "big.jsonl", good=3000, broken=0)
     batch = Batch(1, [WorkItem("jsonl", str(tmp_path / "big.jsonl"))])
 
