@@ -153,19 +153,13 @@ def _pss_kb(pid: int) -> int:
 
 
 def _tree(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, frontier = [root], [root]
-    while frontier:
-        frontier = [p for p, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
+    """The process and all its descendants (psutil)."""
+    import psutil
+
+    try:
+        return [root] + [child.pid for child in psutil.Process(root).children(recursive=True)]
+    except psutil.Error:
+        return [root]
 
 
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
