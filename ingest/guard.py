@@ -120,7 +120,9 @@ _SUPPORTED = ASYNC_RAISE_SUPPORTED
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
     """Raise DocumentTimeout in this thread if the block runs longer than ``seconds``
-    (None or <= 0: no limit).  A block that finishes just as its time runs out keeps its result."""
+    (None or <= 0: no limit).  A block whose deadline passed raises it on exit even when the
+    exception went astray inside it (delivered during a ``__del__`` or a garbage-collector
+    callback, where Python prints and drops it): its result may be half-made."""
     if not seconds or seconds <= 0 or not _SUPPORTED:
         if seconds and not _SUPPORTED:
             logger.warning("per-document time limits need CPython; running without one")
@@ -130,7 +132,9 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     try:
         yield
     finally:
-        _WATCHDOG.disarm(token)  # after this no DocumentTimeout can arrive for this block
+        fired = _WATCHDOG.disarm(token)  # after this no DocumentTimeout can arrive for this block
+    if fired:
+        raise DocumentTimeout
 
 
 _warming: dict = {}  # key -> Event, set once its warm-up is over
