@@ -4,7 +4,7 @@ Both paths run the same argos packages on the same segments, on CPU, same comput
 
 - reference: ``argostranslate.translate.translate(text, src, "en")`` called once per segment,
   with argos' sentence splitter (MiniSBD/Stanza, which downloads a model at first use) swapped
-  for the local ``ingest.translate.sentences.split_sentences`` so it runs offline;
+  for the local ``ingest.text.split_sentences`` so it runs offline;
 - batched: one ``Translator(settings).translate(articles)`` call over all articles, translation
   cache off (every sentence goes through the engine), then the same call again with the cache on
   to show what a rerun costs.

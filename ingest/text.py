@@ -1,15 +1,18 @@
-"""Sentence boundaries, the one splitter of the library (offline, rule-based, any script).
+"""Sentence boundaries: the language step's cut points here, the translation step's sentences
+from sentencex.
 
-Two users, one rule set: the language step cuts a paragraph into pieces to find where its language
-switches (``clauses=True``: also at ``;``, at a colon that opens a quotation, and at line breaks);
-the translation step cuts a segment into the sentences its models were trained on
-(``abbreviations=True``: a full stop after a known abbreviation or an initial, or before a
-lower-case letter, ends nothing; over-long sentences are cut at whitespace).
+The language step cuts a paragraph of a language it does not know yet into pieces to find where
+its language switches (``sentence_spans``): at ``.``, ``!``, ``?``, ``…`` (and the Arabic ``؟``)
+followed by whitespace, closing quotes and brackets staying with it, at the Devanagari danda
+``।``/``॥`` and the CJK full stops ``。！？`` with or without whitespace, and (``clauses=True``) at
+``;``, at a colon that opens a quotation and at line breaks.  These are offsets into the text and
+cut points rather than sentences: an abbreviation cut too early costs nothing there (the pieces
+are grouped again by language), and no sentence splitter cuts at clauses.
 
-A sentence ends at ``.``, ``!``, ``?``, ``…`` (and the Arabic ``؟``) followed by whitespace, closing
-quotes and brackets staying with it, and at the Devanagari danda ``।``/``॥`` and the CJK full stops
-``。！？`` with or without whitespace.  argostranslate's own splitter downloads a model at first use
-and pysbd is unmaintained; this needs nothing.
+The translation step needs real sentences, the units its models were trained on
+(``split_sentences``): Wikimedia's sentencex (MIT, no dependencies, ~300 languages with their own
+abbreviation lists: "Dr.", "z. B.", "3. Mai", "U.S." end nothing), over-long sentences then cut at
+whitespace.  argostranslate's own splitter downloads a model at first use; pysbd is unmaintained.
 """
 from __future__ import annotations
 
@@ -23,19 +26,9 @@ _CUT = re.compile(
     r"""|(?P<newline>\n+)"""
 )
 _NO_SPACE_NEEDED = set("।॥。！？")
-_INITIALS = re.compile(r"^(?:[^\W\d_]\.)*[^\W\d_]$")
-ABBREVIATIONS = frozenset({
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "mt", "ft", "vs", "etc", "inc", "ltd", "co",
-    "corp", "nos", "nr", "gen", "gov", "sen", "rep", "col", "capt", "lt", "sgt", "maj",
-    "rev", "hon", "pres", "jan", "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
-    "nov", "dec", "approx", "dept", "fig", "e.g", "i.e", "cf", "al", "ca", "z.b", "bzw",
-    "usw", "ggf", "vgl", "sog", "hr", "fr", "dipl", "sra", "srta", "dra", "av", "pág",
-    "núm"
-})
 
 
-def sentence_spans(text: str, min_chars: int = 1, *, clauses: bool = True,
-                   abbreviations: bool = False) -> list[tuple[int, int]]:
+def sentence_spans(text: str, min_chars: int = 1, *, clauses: bool = True) -> list[tuple[int, int]]:
     """(start, end) offsets of the sentences of ``text``, covering it; pieces shorter than
     ``min_chars`` (after stripping) are merged into the previous one (or the next one at the start)."""
     spans: list[list[int]] = []
@@ -53,9 +46,6 @@ def sentence_spans(text: str, min_chars: int = 1, *, clauses: bool = True,
                 continue
             if not match.group("space") and punct[-1] not in _NO_SPACE_NEEDED:
                 continue  # "3.5", "example.com", "?!" glued to the next word
-            if abbreviations and punct == "." and end < len(text) and (
-                    text[end].islower() or _is_abbreviation(text[start:match.start()])):
-                continue
         spans.append([start, end])
         start = end
     if start < len(text):
@@ -76,21 +66,16 @@ def sentence_spans(text: str, min_chars: int = 1, *, clauses: bool = True,
     return [(a, b) for a, b in merged]
 
 
-def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
-    """Sentences of ``text`` for translation (stripped, non-empty, at most ``max_chars`` each), in
-    order; joining them with spaces gives the text back up to whitespace."""
+def split_sentences(text: str, language: str = "en", max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
+    """Sentences of ``text`` in ``language`` (an ISO 639 code; sentencex falls back to its
+    language-neutral rules for one it does not know) for translation: stripped, non-empty, at most
+    ``max_chars`` each, in order; joining them with spaces gives the text back up to whitespace."""
+    import sentencex
+
     out: list[str] = []
-    for start, end in sentence_spans(text, clauses=False, abbreviations=True):
-        out.extend(_cut_long(text[start:end].strip(), max_chars))
+    for sentence in sentencex.segment(language, text):
+        out.extend(_cut_long(sentence.strip(), max_chars))
     return out
-
-
-def _is_abbreviation(before: str) -> bool:
-    words = before.split()
-    if not words:
-        return False
-    word = words[-1].lstrip("\"'“‘«([").lower()
-    return word in ABBREVIATIONS or bool(_INITIALS.match(word))
 
 
 def _cut_long(sentence: str, max_chars: int) -> list[str]:

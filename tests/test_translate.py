@@ -317,6 +317,12 @@ def test_split_sentences(text, expected):
     assert split_sentences(text) == expected
 
 
+def test_split_sentences_knows_each_languages_abbreviations():
+    assert split_sentences("Am 3. Oktober kam er. Die Firma zahlte z. B. 3 Mio. Euro.", "de") == [
+        "Am 3. Oktober kam er.", "Die Firma zahlte z. B. 3 Mio. Euro."]
+    assert split_sentences("Он пришёл в 5 ч. утра. Было рано.", "ru") == ["Он пришёл в 5 ч. утра.", "Было рано."]
+
+
 def test_split_sentences_cuts_overlong_text():
     text = "word " * 1000
     pieces = split_sentences(text, max_chars=100)

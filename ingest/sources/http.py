@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import random
 import socket
 import threading
 import time
@@ -43,6 +42,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 from protego import Protego
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential, wait_random
 
 from ingest.compat import guarded_http_transport
 from ingest.settings import Settings
@@ -321,25 +321,41 @@ class Fetcher:
     # -- retries ---------------------------------------------------------------------------------
 
     def _with_retries(self, url: str, headers, accept, limit: int, retries: int, budget: "_Budget") -> FetchResult:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                result = self._once(url, headers, accept, limit, budget)
-                result.attempts = attempt
-                return result
-            except FetchError as exc:
-                delay = self.settings.backoff_s * (2 ** (attempt - 1)) * (1 + 0.25 * random.random())
-                if exc.retry_after is not None:
-                    delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER_S))
-                out_of_time = budget.left() <= delay
-                if not exc.retryable or attempt > retries or out_of_time:
-                    if attempt > 1 or out_of_time and exc.retryable:
-                        exc.detail = f"{exc.detail} (after {attempt} attempt{'s' if attempt > 1 else ''}" + (
-                            f"; {self.settings.url_deadline_s:g} s for this URL spent)" if out_of_time else ")")
-                    raise
-                logger.info("retrying %s in %.2fs after %s (attempt %d)", url, delay, exc.reason, attempt)
-                time.sleep(delay)
+        """``_once`` under tenacity: exponential backoff with jitter (at least the server's
+        Retry-After, capped), on retryable failures only, never past the URL's time budget."""
+        backoff = (wait_exponential(multiplier=self.settings.backoff_s, max=MAX_RETRY_AFTER_S)
+                   + wait_random(0, 0.25 * self.settings.backoff_s))
+        out_of_time = False
+
+        def wait(state: RetryCallState) -> float:
+            retry_after = state.outcome.exception().retry_after
+            delay = backoff(state)
+            return delay if retry_after is None else max(delay, min(retry_after, MAX_RETRY_AFTER_S))
+
+        def stop(state: RetryCallState) -> bool:
+            nonlocal out_of_time
+            out_of_time = budget.left() <= state.upcoming_sleep
+            return state.attempt_number > retries or out_of_time
+
+        def log(state: RetryCallState) -> None:
+            logger.info("retrying %s in %.2fs after %s (attempt %d)", url, state.upcoming_sleep,
+                        state.outcome.exception().reason, state.attempt_number)
+
+        retrying = Retrying(retry=retry_if_exception(lambda exc: isinstance(exc, FetchError) and exc.retryable),
+                            wait=wait, stop=stop, before_sleep=log, reraise=True)
+        attempts = 0
+        try:
+            for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    result = self._once(url, headers, accept, limit, budget)
+            result.attempts = attempts
+            return result
+        except FetchError as exc:
+            if attempts > 1 or out_of_time:
+                exc.detail = f"{exc.detail} (after {attempts} attempt{'s' if attempts > 1 else ''}" + (
+                    f"; {self.settings.url_deadline_s:g} s for this URL spent)" if out_of_time else ")")
+            raise
 
     # -- one request -----------------------------------------------------------------------------
 

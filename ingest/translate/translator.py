@@ -230,7 +230,7 @@ class Translator:
         layout = []  # per job: paragraphs -> sentences
         unique: dict[str, None] = {}
         for job in jobs:
-            paragraphs = [split_sentences(p) for p in job.text.split("\n")]
+            paragraphs = [split_sentences(p, pkg.from_code) for p in job.text.split("\n")]
             layout.append(paragraphs)
             for sentences in paragraphs:
                 unique.update(dict.fromkeys(sentences))
