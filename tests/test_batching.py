@@ -16,7 +16,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from ingest.runtime import pipeline, workers
-from ingest.runtime.batching import cut_batches
+from ingest.runtime.batching import cut_batches, estimate_documents
 from ingest.settings import Settings
 from ingest.sources.loaders import load, plan
 from tests.hostile import PARAGRAPH
@@ -177,3 +177,17 @@ def test_a_run_of_one_batch_runs_in_threads_and_one_large_file_on_the_pool(tmp_p
     _jsonl(tmp_path / "export.jsonl", 300)  # one work item, 300 documents: worker processes
     run = pipeline.plan_run([str(tmp_path / "export.jsonl")], Settings(out=str(tmp_path / "b"), workers=2))
     assert len(run.items) == 1 and run.settings.task_runner == "local"
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_jsonl_of_long_lines_is_estimated_from_more_than_its_first_line(tmp_path, compress):
+    """Real pages as ``{url, html}`` lines run to 150 KB each: a probe that ended inside the first
+    line counted 1,000 of them as one document, and the run went to one thread."""
+    path = tmp_path / ("pages.jsonl.gz" if compress else "pages.jsonl")
+    line = json.dumps({"url": "https://news.example/x", "html": "<p>" + "x" * 150_000 + "</p>"}) + "\n"
+    data = (line * 300).encode()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    settings = Settings(out=str(tmp_path / "out"), **FAST)
+    run = pipeline.plan_run([str(path)], settings)
+    assert run.settings.task_runner == "local"  # the pool, not one batch in threads
+    assert 200 < estimate_documents(run.items) < 450

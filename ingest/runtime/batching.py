@@ -58,6 +58,16 @@ def estimate_documents(items: list[WorkItem], limit: float = float("inf")) -> fl
     return total
 
 
+def input_bytes(items: list[WorkItem], limit: float = float("inf")) -> int:
+    """Bytes of the local files of ``items``, counted up to just past ``limit``."""
+    total = 0
+    for item in items:
+        total += _size(item)
+        if total > limit:
+            break
+    return total
+
+
 def cut_batches(items: list[WorkItem], settings: Settings) -> Iterator[Cut]:
     """The batches of a run over ``items`` (in order; every record of every item once)."""
     estimates = [_estimate(item) for item in items]

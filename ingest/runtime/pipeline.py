@@ -39,7 +39,7 @@ from ingest.runtime.batch import (
     BatchResult,
     process_batch,
 )
-from ingest.runtime.batching import cut_batches, estimate_documents
+from ingest.runtime.batching import cut_batches, estimate_documents, input_bytes
 from ingest.settings import Settings
 from ingest.sources.loaders import WorkItem, plan
 from schemas import ARTICLE_SCHEMA
@@ -72,7 +72,8 @@ def plan_run(sources: Iterable[str], settings: Settings) -> RunPlan:
 
 def _fits_one_batch(items: list[WorkItem], settings: Settings) -> bool:
     return len(items) <= settings.batch_size and \
-        estimate_documents(items, settings.batch_size) <= settings.batch_size
+        estimate_documents(items, settings.batch_size) <= settings.batch_size and \
+        input_bytes(items, settings.batch_bytes) <= settings.batch_bytes
 
 
 # --- driving a run ------------------------------------------------------------------------------

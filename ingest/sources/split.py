@@ -36,7 +36,9 @@ from ingest.sources.loaders import Span, WorkItem
 logger = logging.getLogger(__name__)
 
 READ = 1 << 20  # bytes read per call while scanning lines
-PROBE = 1 << 16  # bytes read to estimate the lines of a file
+PROBE = 1 << 16  # bytes read to estimate the lines of a file ...
+PROBE_MAX = 1 << 22  # ... or more, up to this, until PROBE_LINES lines were seen (pages of 150 KB a line)
+PROBE_LINES = 16
 
 
 class Splitter:
@@ -109,13 +111,13 @@ class LineSplitter(Splitter):
                     isize = int.from_bytes(fh.read(4), "little")
                     fh.seek(0)
                     size = isize if isize >= size else 4 * size
-                    head = gzip.GzipFile(fileobj=fh).read(PROBE)
+                    head = _probe(gzip.GzipFile(fileobj=fh))
                 else:
-                    head = fh.read(PROBE)
+                    head = _probe(fh)
         except (OSError, EOFError, zlib.error):
             return 1.0
         lines = head.count(b"\n")
-        if len(head) < PROBE:  # the whole file
+        if len(head) < PROBE or len(head) < PROBE_MAX and lines < PROBE_LINES:  # the whole file
             return max(1.0, lines + (not head.endswith(b"\n") and bool(head.strip())))
         return max(1.0, size * lines / len(head))
 
@@ -219,6 +221,18 @@ def splitter(item: WorkItem, settings: Settings) -> Splitter | None:
     except (OSError, ImportError) as exc:
         logger.debug("not splitting %s: %s", item.location, exc)
         return None
+
+
+def _probe(fh) -> bytes:
+    """The head of a file: ``PROBE`` bytes, more while fewer than ``PROBE_LINES`` lines were seen
+    (a probe that ends inside the first line would count a file of 1,000 pages as one document)."""
+    head = fh.read(PROBE)
+    while len(head) < PROBE_MAX and head.count(b"\n") < PROBE_LINES:
+        more = fh.read(len(head))
+        if not more:
+            break
+        head += more
+    return head
 
 
 def _size(path: str) -> int:
