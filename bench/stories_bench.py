@@ -1,6 +1,7 @@
 """Story grouping on the development sets, through the real pipeline, old method beside new.
 
     python bench/stories_bench.py [--old-ref REF] [--workers N] [--skip-old] [--sets semeval,wmt]
+                                  [--set story_threshold=0.5 ...] [--no-cost]
 
 For each dev set in ``../shared/datasets`` (read their SOURCE.md): write its articles as one JSONL
 file (url, title, text, published_at; never copied into the project), ingest it in ONE run with
@@ -46,7 +47,8 @@ except ImportError:
 from ingest.settings import Settings
 import pyarrow.dataset as ds, pyarrow.parquet as pq, os
 out = sys.argv[3]
-run_pipeline([sys.argv[2]], Settings(out=out, workers=int(sys.argv[4]), translate=False, offline=True))
+extra = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
+run_pipeline([sys.argv[2]], Settings(out=out, workers=int(sys.argv[4]), translate=False, offline=True, **extra))
 rows = ds.dataset(os.path.join(out, "articles"), partitioning="hive").to_table(columns=["url", "story_id"]).to_pylist()
 merges = {}
 path = os.path.join(out, "story_merges", "story_merges.parquet")
@@ -89,7 +91,7 @@ def load_wmt():
     return rows, groups, langs, {u: d for u, d in zip([r["url"] for r in rows], docs)}
 
 
-def run(tree: pathlib.Path, rows: list[dict], workers: int) -> tuple[dict, float]:
+def run(tree: pathlib.Path, rows: list[dict], workers: int, extra: dict | None = None) -> tuple[dict, float]:
     with tempfile.TemporaryDirectory() as tmp:
         src = pathlib.Path(tmp) / "input.jsonl"
         with open(src, "w", encoding="utf-8") as fh:
@@ -97,7 +99,7 @@ def run(tree: pathlib.Path, rows: list[dict], workers: int) -> tuple[dict, float
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")
         started = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", RUNNER, str(tree), str(src), str(pathlib.Path(tmp) / "out"),
-                               str(workers)], capture_output=True, text=True, cwd=str(tree),
+                               str(workers), json.dumps(extra or {})], capture_output=True, text=True, cwd=str(tree),
                               env={**os.environ, "PYTHONPATH": str(tree)})
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-3000:])
@@ -177,7 +179,11 @@ def main() -> None:
     ap.add_argument("--skip-old", action="store_true")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--sets", default="semeval,wmt")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting of the new method's run, e.g. --set story_threshold=0.5 (repeatable)")
+    ap.add_argument("--no-cost", action="store_true", help="skip the feature-cost measurement")
     args = ap.parse_args()
+    extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     if not DATA.exists():
         sys.exit(f"{DATA} not found")
     sets = args.sets.split(",")
@@ -191,7 +197,7 @@ def main() -> None:
             cost_input["semeval"] = (rows, langs)
             results = {}
             for name, tree in trees.items():
-                story, secs = run(tree, rows, args.workers)
+                story, secs = run(tree, rows, args.workers, extra if name == "new" else None)
                 results[name] = score_semeval(story, pairs)
                 print(f"semeval_stories_dev [{name}]: {len(story)} articles in one run, {secs:.0f} s")
             print(f"{'pair':8} " + "  ".join(f"{n:>28}" for n in results))
@@ -207,7 +213,7 @@ def main() -> None:
             rows, groups, langs, docs = load_wmt()
             cost_input["wmt"] = (rows, langs)
             for name, tree in trees.items():
-                story, secs = run(tree, rows, args.workers)
+                story, secs = run(tree, rows, args.workers, extra if name == "new" else None)
                 recall, n_pred, false = score_wmt(story, groups)
                 print(f"wmt_crosslingual_dev [{name}]: {len(story)} articles in one run, {secs:.0f} s")
                 print("  cross-language recall: " + ", ".join(f"{k} {v:.3f}" for k, v in recall.items()))
@@ -218,6 +224,8 @@ def main() -> None:
                         a, b = sorted(p)
                         print(f"    {docs[a]['docid']}/{docs[a]['lang']} ~ {docs[b]['docid']}/{docs[b]['lang']}: "
                               f"{docs[a]['title'][:60]!r} ~ {docs[b]['title'][:60]!r}")
+        if args.no_cost:
+            return
         cost = feature_cost(cost_input)
         total = sum(ms * n for ms, n in cost.values()) / sum(n for _, n in cost.values())
         print("story features, CPU per article (one process): " +

@@ -84,9 +84,10 @@ class Settings:
     # dedup
     near_duplicate_threshold: float = 0.6  # MinHash max(Jaccard, containment) for a near copy
     # same comparison language: score = w * lexical cosine + (1 - w) * embedding cosine (docs/dedup.md)
-    story_threshold: float = 0.54  # a link on its own joins two stories
-    story_weak_threshold: float = 0.51  # a weak link: two of them between two stories join them
+    story_threshold: float = 0.49  # a link on its own joins two stories
+    story_weak_threshold: float = 0.465  # a weak link: two of them between two stories join them
     story_lexical_weight: float = 0.6  # w above
+    story_title_weight: float = 0.1  # the titles' share of a same-language score when both have one
     # different languages: embedding cosine + 0.1 * names/numbers cosine (strong links only)
     story_crosslingual_threshold: float = 0.68  # USE, both languages outside CJK
     story_crosslingual_cjk_threshold: float = 0.55  # USE, Chinese/Japanese/Korean on one side
@@ -160,6 +161,7 @@ class Settings:
             if isinstance(value, float) and not math.isfinite(value):
                 raise SettingsError(f"{f.name} must be a finite number, got {value}")
         for name in ("near_duplicate_threshold", "story_threshold", "story_weak_threshold", "story_lexical_weight",
+                     "story_title_weight",
                      "story_crosslingual_threshold", "story_crosslingual_cjk_threshold",
                      "story_crosslingual_e5_threshold", "story_names_numbers_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:

@@ -51,6 +51,19 @@ def test_cli_run_succeeds_and_reports(demo_run):
     assert "Traceback" not in first.stderr
 
 
+def test_the_three_lumora_reports_are_one_story_in_the_rows_and_the_summary(demo_run):
+    """The HTML report is written (its own batch) before the wire copies join it: the story ids it
+    was written with resolve through story_merges, and the summary counts the resolved stories."""
+    out, first, _ = demo_run
+    rows = _articles(out).select(["source_uri", "story_id"]).to_pylist()
+    merges = {r["story_id"]: r["current_story_id"]
+              for r in pq.read_table(out / "story_merges" / "story_merges.parquet").to_pylist()}
+    current = {r["source_uri"]: merges.get(r["story_id"], r["story_id"]) for r in rows}
+    lumora = {v for k, v in current.items() if "lumora" in k or "wire-2026-11-02" in k}
+    assert len(lumora) == 1
+    assert json.loads(first.stdout)["stories"] == len(set(current.values()))
+
+
 def test_schema_and_contract_columns(demo_run):
     out, _, _ = demo_run
     files = sorted((out / "articles").rglob("*.parquet"))

