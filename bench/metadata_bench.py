@@ -49,6 +49,19 @@ def split_of(key: str) -> str:
     return "dev" if int(hashlib.sha1(key.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
+def _gold_day(value: str | None) -> str | None:
+    """The gold date as YYYY-MM-DD: a few gold values are written ``2022-29-11`` (day and month
+    swapped) or ``2022-11-1`` (no zero padding); an impossible one is left as it is."""
+    if not value:
+        return value
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value.strip())
+    if not m:
+        return value
+    year, a, b = (int(x) for x in m.groups())
+    month, day = (b, a) if a > 12 >= b else (a, b)
+    return f"{year:04d}-{month:02d}-{day:02d}" if 1 <= month <= 12 and 1 <= day <= 31 else value
+
+
 def load_pages(data: str):
     ev = json.load(open(f"{data}/trafilatura_eval/evaldata.json", encoding="utf-8"))
     for url, rec in ev.items():
@@ -59,7 +72,7 @@ def load_pages(data: str):
         if isinstance(author, list):
             author = "; ".join(author)
         yield {"dataset": "trafilatura_eval", "split": split_of(url), "url": url, "raw": raw, "name": rec["file"],
-               "title": rec.get("title"), "date": rec.get("date"), "author": author}
+               "title": rec.get("title"), "date": _gold_day(rec.get("date")), "author": author}
     base = f"{data}/newspaper4k_testdata"
     for fn in sorted(os.listdir(f"{base}/metadata")):
         name = fn[:-5]

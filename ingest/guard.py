@@ -40,6 +40,9 @@ from ingest.compat import ASYNC_RAISE_SUPPORTED, async_raise
 logger = logging.getLogger(__name__)
 
 
+REFIRE_S = 0.1  # a timeout that went astray is raised again this much later
+
+
 class DocumentTimeout(BaseException):
     """The time limit of one document ran out (a BaseException: ``except Exception`` won't catch it)."""
 
@@ -101,6 +104,9 @@ class _Watchdog:
                 heapq.heappop(self._heap)
                 self._fired.add(token)
                 async_raise(self._active[token], DocumentTimeout)
+                # again until the block ends: an exception delivered inside a ``__del__`` or a
+                # garbage-collector callback is printed and dropped by Python (seen with lxml)
+                heapq.heappush(self._heap, (time.monotonic() + REFIRE_S, token))
 
 
 _WATCHDOG = _Watchdog()
@@ -120,9 +126,9 @@ _SUPPORTED = ASYNC_RAISE_SUPPORTED
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
     """Raise DocumentTimeout in this thread if the block runs longer than ``seconds``
-    (None or <= 0: no limit).  A block whose deadline passed raises it on exit even when the
-    exception went astray inside it (delivered during a ``__del__`` or a garbage-collector
-    callback, where Python prints and drops it): its result may be half-made."""
+    (None or <= 0: no limit).  An exception that went astray inside the block (delivered during a
+    ``__del__`` or a garbage-collector callback, where Python prints and drops it) is raised again
+    every ``REFIRE_S``, and a block whose deadline passed raises on exit: its result may be half-made."""
     if not seconds or seconds <= 0 or not _SUPPORTED:
         if seconds and not _SUPPORTED:
             logger.warning("per-document time limits need CPython; running without one")
