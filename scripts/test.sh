@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache  # quiet unless broken
-exec .venv/bin/python -m pytest "$@"
+# every core, one test file per worker (module fixtures such as a Prefect server stay per file);
+# PYTEST_WORKERS=0 runs in this process (pdb, -x)
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"
