@@ -12,7 +12,7 @@ For each shape it times, wall clock from process start to exit, both sides in fr
 * the bare loop: one process, its imports inside the timing, per page ``trafilatura.extract(html)``
   then ``langdetect.detect(text)`` (reading the shape the plain way: json per line, a file per
   page, warcio's ArchiveIterator);
-* ``python -m flows run SHAPE --out NEW --offline --no-translate`` (the default settings: lingua,
+* ``python -m flows run SHAPE --out NEW --offline --no-translate`` (the default settings: the ensemble language backend,
   full extraction with metadata, stories), with the peak PSS of its whole process tree (the CLI,
   Prefect's temporary API server, the workers' fork server and the workers) sampled every 0.2 s.
 
