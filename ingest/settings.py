@@ -87,7 +87,7 @@ class Settings:
     story_threshold: float = 0.49  # a link on its own joins two stories
     story_weak_threshold: float = 0.465  # a weak link: two of them between two stories join them
     story_lexical_weight: float = 0.6  # w above
-    story_title_weight: float = 0.1  # the titles' share of a same-language score when both have one
+    story_title_weight: float = 0.1  # the titles' share of a same-language score (their cosine, 0 if one has none)
     # different languages: embedding cosine + 0.1 * names/numbers cosine (strong links only)
     story_crosslingual_threshold: float = 0.68  # USE, both languages outside CJK
     story_crosslingual_cjk_threshold: float = 0.55  # USE, Chinese/Japanese/Korean on one side

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ingest.settings import Settings
 from ingest.sources.loaders import WorkItem
@@ -48,21 +48,20 @@ def _estimate(item: WorkItem) -> float:
 
 
 def estimate_documents(items: list[WorkItem], limit: float = float("inf")) -> float:
-    """Estimated documents of ``items`` (a multi-record file: from a probe of its first 64 KB),
-    counted up to just past ``limit``."""
-    total = 0.0
-    for item in items:
-        total += _estimate(item)
-        if total > limit:
-            break
-    return total
+    """Estimated documents of ``items`` (a multi-record file: from a probe of its head), counted up
+    to just past ``limit``."""
+    return _total(items, _estimate, limit)
 
 
 def input_bytes(items: list[WorkItem], limit: float = float("inf")) -> int:
     """Bytes of the local files of ``items``, counted up to just past ``limit``."""
+    return _total(items, _size, limit)
+
+
+def _total(items: list[WorkItem], measure: Callable[[WorkItem], float], limit: float):
     total = 0
     for item in items:
-        total += _size(item)
+        total += measure(item)
         if total > limit:
             break
     return total

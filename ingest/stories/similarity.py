@@ -64,10 +64,12 @@ def stop_words(language: str) -> frozenset:
 
 
 def lexical_tokens(text: str, title: str | None, language: str, text_words: list[str] | None = None) -> Counter:
-    """Typed tokens of an article: ``w:<lang>:<word prefix>``, ``e:<name>``, ``n:<value>``."""
+    """Typed tokens of an article: ``w:<lang>:<word prefix>`` (title words count ``TITLE_BOOST``
+    times), ``t:<lang>:<word prefix>`` (the title's words again, once: the titles' own cosine),
+    ``e:<name>``, ``n:<value>``."""
     stop = stop_words(language)
     out: Counter = Counter()
-    for part, mult, toks in ((title or "", TITLE_BOOST, None), (text or "", 1, text_words)):
+    for part, mult, toks, is_title in ((title or "", TITLE_BOOST, None, True), (text or "", 1, text_words, False)):
         if toks is None:
             toks = words(part)
             if _UNSPACED.search(part):
@@ -78,7 +80,7 @@ def lexical_tokens(text: str, title: str | None, language: str, text_words: list
             if len(w) < 2 or w in stop or w[0].isdigit():
                 continue
             out[f"w:{language}:{w[:WORD_PREFIX]}"] += mult
-            if mult == TITLE_BOOST:
+            if is_title:
                 out[f"t:{language}:{w[:WORD_PREFIX]}"] = 1
     full = (title or "") + "\n" + (text or "")
     out.update(number_tokens(full, language))
