@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.extract import extractor as extract_mod
-from ingest.guard import DocumentTimeout, clean_text, time_limit
+from ingest.guard import DocumentTimeout, call_with_time_limit, clean_text
 from ingest.language import detect as language_mod
 from ingest.output.storage import Storage, StorageError
 from ingest.records import Article, Reject
@@ -206,52 +206,96 @@ def test_language_identification_is_bounded_by_max_chars():
     assert article.language == "en"
 
 
+def _busy(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def _spin_forever() -> None:
+    while True:
+        sum(range(1000))
+
+
 def test_time_limit_never_fires_outside_its_block():
     # The watchdog thread needs the GIL to fire, which a busy thread hands over only every
     # sys.getswitchinterval() (5 ms by default): a short switch interval makes deliveries land
-    # right at the edges of the guarded blocks, where a leak would happen.  Blocks run from 0 to
-    # 12 ms against a 2 ms limit, so some finish in time and some certainly do not.
+    # right at the edges of the guarded calls, where a leak would happen, also inside the guard's
+    # own bookkeeping (CI once hung: a delivery right after ``with lock:`` acquired the watchdog's
+    # lock left it held for ever).  Calls run from 0 to 12 ms against a 2 ms limit, so some finish
+    # in time and some certainly do not; after every round a fresh call must still time out.
     previous = sys.getswitchinterval()
     sys.setswitchinterval(0.0002)
     fired = 0
     try:
-        for i in range(300):
-            try:
-                with time_limit(0.002):
-                    end = time.perf_counter() + (i % 7) * 0.002
-                    while time.perf_counter() < end:
-                        pass
-            except DocumentTimeout:
-                fired += 1
-            for _ in range(200):  # a leaked DocumentTimeout would surface here and fail the test
-                sum(range(50))
+        for round_ in range(5):
+            for i in range(300):
+                try:
+                    call_with_time_limit(0.002, _busy, (i % 7) * 0.002)
+                except DocumentTimeout:
+                    fired += 1
+                for _ in range(200):  # a leaked DocumentTimeout would surface here and fail the test
+                    sum(range(50))
+            started = time.perf_counter()
+            with pytest.raises(DocumentTimeout):  # the watchdog still works, neither early nor late
+                call_with_time_limit(0.05, _busy, 5)
+            took = time.perf_counter() - started
+            assert took >= 0.049, f"round {round_}: a stray timeout arrived after {took:.3f} s"
+            assert took < 5, f"round {round_}: the watchdog is stuck"
     finally:
         sys.setswitchinterval(previous)
-    assert 0 < fired < 300
+    assert 0 < fired < 1500
+
+
+def test_time_limit_returns_the_result_and_passes_exceptions_through():
+    assert call_with_time_limit(5, lambda a, b=0: a + b, 1, b=2) == 3
+    assert call_with_time_limit(None, lambda: "no limit") == "no limit"
+    with pytest.raises(ValueError):
+        call_with_time_limit(5, int, "not a number")
 
 
 def test_timeout_is_not_swallowed_by_except_exception():
-    swallowed = False
+    swallowed = []
+
+    def libraryish() -> None:
+        while True:
+            try:
+                sum(range(1000))
+            except Exception:  # noqa: BLE001 - what libraries do; must not catch the timeout
+                swallowed.append(True)
+
     with pytest.raises(DocumentTimeout):
-        with time_limit(0.2):
-            while True:
-                try:
-                    sum(range(1000))
-                except Exception:  # noqa: BLE001 - what libraries do; must not catch the timeout
-                    swallowed = True
+        call_with_time_limit(0.2, libraryish)
     assert not swallowed
 
 
-def test_a_timeout_swallowed_inside_the_block_is_raised_at_its_end():
+def test_a_timeout_swallowed_inside_the_call_is_raised_at_its_end():
     """Python drops an exception delivered during a ``__del__`` or a garbage-collector callback
-    (seen once in CI: a slow page's extraction "succeeded" half-way); the block still times out."""
+    (seen once in CI: a slow page's extraction "succeeded" half-way); the call still times out."""
+    def swallows() -> str:
+        try:
+            _spin_forever()
+        except DocumentTimeout:  # stands for a library that swallowed it
+            pass
+        return "half-made"
+
     with pytest.raises(DocumentTimeout):
-        with time_limit(0.05):
-            try:
-                while True:
-                    sum(range(1000))
-            except DocumentTimeout:  # stands for a library that swallowed it
-                pass
+        call_with_time_limit(0.05, swallows)
+
+
+def test_time_limits_in_many_threads_fire_only_where_due():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> str:
+        try:
+            call_with_time_limit(0.05 if i % 2 else 5, _busy if i % 2 == 0 else lambda s: _spin_forever(), 0.01)
+        except DocumentTimeout:
+            return "timeout"
+        return "done"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(40)))
+    assert results == ["done" if i % 2 == 0 else "timeout" for i in range(40)]
 
 
 # --- size limits and decompression bombs -------------------------------------------------------
@@ -437,17 +481,18 @@ def test_time_limit_works_in_a_forked_child():
     """A child forked while the watchdog is busy gets its own watchdog (no inherited lock)."""
     import multiprocessing
 
-    with time_limit(5):  # the parent's watchdog is armed while forking
+    def fork_and_ask() -> str:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(1) as pool:
-            assert pool.apply(_child_times_out) == "timeout"
+            return pool.apply(_child_times_out)
+
+    # the parent's watchdog is armed while forking
+    assert call_with_time_limit(5, fork_and_ask) == "timeout"
 
 
 def _child_times_out() -> str:
     try:
-        with time_limit(0.2):
-            while True:
-                sum(range(1000))
+        call_with_time_limit(0.2, _spin_forever)
     except DocumentTimeout:
         return "timeout"
     return "no timeout"

@@ -12,7 +12,7 @@ import re
 from datetime import timezone
 
 from ingest.extract.metadata import PageMetadata, page_metadata
-from ingest.guard import DocumentTimeout, time_limit, warm_once
+from ingest.guard import DocumentTimeout, call_with_time_limit, warm_once
 from ingest.records import Article, Segment
 from ingest.settings import Settings
 
@@ -40,11 +40,10 @@ def extract(article: Article, settings: Settings) -> Article:
         raise ExtractionError("too_large", f"document larger than the {settings.max_document_bytes:,}-byte limit")
     warm_once("extract", warm_up)  # first imports and caches: outside the per-document limit
     try:
-        with time_limit(settings.extraction_timeout_s):
-            if article.content_type == "html" and article.html is not None:
-                _extract_html(article, fast=settings.extraction_fast)
-            else:
-                _extract_text(article)
+        if article.content_type == "html" and article.html is not None:
+            call_with_time_limit(settings.extraction_timeout_s, _extract_html, article, fast=settings.extraction_fast)
+        else:
+            call_with_time_limit(settings.extraction_timeout_s, _extract_text, article)
     except DocumentTimeout:
         article.html = article.raw_text = None
         raise ExtractionError("timeout", f"extraction took longer than {settings.extraction_timeout_s:g} s") from None

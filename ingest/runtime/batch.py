@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 import pyarrow as pa
 
 from ingest.extract import extractor as extract_mod
-from ingest.guard import DocumentTimeout, scrub, time_limit, warm_once
+from ingest.guard import DocumentTimeout, call_with_time_limit, scrub, warm_once
 from ingest.language import detect as language_mod
 from ingest.output.storage import Storage
 from ingest.output.writer import (
@@ -99,8 +99,7 @@ def _annotate(article: Article, settings: Settings) -> Article:
     """Language identification under the per-document time limit (models load before, outside it)."""
     warm_once(language_key(settings), lambda: language_mod.warm_up(settings))
     try:
-        with time_limit(settings.extraction_timeout_s):
-            return language_mod.annotate(article, settings)
+        return call_with_time_limit(settings.extraction_timeout_s, language_mod.annotate, article, settings)
     except DocumentTimeout:
         raise extract_mod.ExtractionError(
             "timeout", f"language identification took longer than {settings.extraction_timeout_s:g} s") from None
