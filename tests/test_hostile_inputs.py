@@ -217,6 +217,7 @@ def _spin_forever() -> None:
         sum(range(1000))
 
 
+@pytest.mark.timeout(120)  # a broken watchdog hangs: fail in minutes, not at the suite's limit
 def test_time_limit_never_fires_outside_its_block():
     # The watchdog thread needs the GIL to fire, which a busy thread hands over only every
     # sys.getswitchinterval() (5 ms by default): a short switch interval makes deliveries land
@@ -254,6 +255,7 @@ def test_time_limit_returns_the_result_and_passes_exceptions_through():
         call_with_time_limit(5, int, "not a number")
 
 
+@pytest.mark.timeout(120)  # a broken watchdog hangs: fail in minutes, not at the suite's limit
 def test_timeout_is_not_swallowed_by_except_exception():
     swallowed = []
 
@@ -269,6 +271,7 @@ def test_timeout_is_not_swallowed_by_except_exception():
     assert not swallowed
 
 
+@pytest.mark.timeout(120)  # a broken watchdog hangs: fail in minutes, not at the suite's limit
 def test_a_timeout_swallowed_inside_the_call_is_raised_at_its_end():
     """Python drops an exception delivered during a ``__del__`` or a garbage-collector callback
     (seen once in CI: a slow page's extraction "succeeded" half-way); the call still times out."""
@@ -283,6 +286,7 @@ def test_a_timeout_swallowed_inside_the_call_is_raised_at_its_end():
         call_with_time_limit(0.05, swallows)
 
 
+@pytest.mark.timeout(120)  # a broken watchdog hangs: fail in minutes, not at the suite's limit
 def test_time_limits_in_many_threads_fire_only_where_due():
     from concurrent.futures import ThreadPoolExecutor
 
@@ -477,6 +481,7 @@ def test_no_code_path_evaluates_or_unpickles_data():
     assert not hits, "\n".join(hits)
 
 
+@pytest.mark.timeout(120)  # a broken watchdog hangs: fail in minutes, not at the suite's limit
 def test_time_limit_works_in_a_forked_child():
     """A child forked while the watchdog is busy gets its own watchdog (no inherited lock)."""
     import multiprocessing
