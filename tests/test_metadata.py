@@ -50,6 +50,39 @@ def test_h1_is_the_headline_when_a_structured_title_names_it():
     assert meta_of(html).title == "Council agrees the budget"
 
 
+def test_h1_made_of_a_label_and_a_headline_or_a_headline_and_a_subtitle():
+    # a label element before the headline text; the page title names it as "Label - Headline"
+    html = page('<title>Town hall - Council agrees the budget - The Example Times</title>',
+                '<article><h1><a href="/a/1"><span class="label">Town hall</span> Council agrees the budget'
+                "</a></h1>" + BODY + "</article>")
+    assert meta_of(html).title == "Council agrees the budget"
+    # the headline then a subtitle: the structured title says which part is the headline
+    html = page('<meta property="og:title" content="Council agrees the budget after a long debate">',
+                '<article><h1><span>Council agrees the budget after a long debate</span>'
+                "<small>What changes for schools and roads</small></h1>" + BODY + "</article>")
+    assert meta_of(html).title == "Council agrees the budget after a long debate"
+    # an <h1> whose text simply continues in an inline element is left whole
+    html = page('<meta property="og:title" content="Council agrees the budget">',
+                "<article><h1>Council agrees <em>the</em> budget</h1>" + BODY + "</article>")
+    assert meta_of(html).title == "Council agrees the budget"
+
+
+def test_short_h1_naming_a_section_or_the_site_is_not_the_headline():
+    html = page('<meta property="og:title" content="Council agrees the budget | The Example Times">',
+                "<div><h1>Politics</h1></div><article>" + BODY + "</article>")
+    assert meta_of(html).title == "Council agrees the budget"
+    html = page("<title>Council agrees the budget | Example Blog</title>",
+                "<header><h1>Example Blog</h1></header><article>" + BODY + "</article>")
+    assert meta_of(html, url="https://web.archive.org/web/2019/https://exampleblog.net/post/1").title \
+        == "Council agrees the budget"
+
+
+def test_a_meta_title_cut_at_a_quotation_mark_is_completed_from_the_page_title():
+    html = page('<meta property="og:title" content="Senator calls the plan "reckless"">'
+                '<title>Senator calls the plan "reckless"</title>', "<article>" + BODY + "</article>")
+    assert meta_of(html).title == 'Senator calls the plan "reckless"'
+
+
 def test_json_ld_author_object_array_and_references():
     ld = {"@context": "https://schema.org", "@graph": [
         {"@type": "NewsArticle", "headline": "Council agrees the budget",

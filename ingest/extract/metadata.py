@@ -248,6 +248,15 @@ def parse_date(value) -> tuple[datetime | None, bool]:
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/_-](\d{1,2})[/_-](\d{1,2})(?:/|[_-]|$)")
 
 
+_WAYBACK = re.compile(r"^https?://(?:web\.)?archive\.org/web/\d+[a-z_]*/(https?://.+)$", re.I)
+
+
+def _archived_url(url: str) -> str:
+    """The original address of a Wayback Machine copy (its site name is the original site's)."""
+    m = _WAYBACK.match(url)
+    return m.group(1) if m else url
+
+
 def _url_date(url: str | None) -> datetime | None:
     match = _URL_DATE.search(urlsplit(url).path) if url else None
     if not match:
@@ -328,11 +337,14 @@ def strip_affixes(title: str | None, site_keys: set[str]) -> str | None:
     return result
 
 
-def _h1_texts(h1_elems) -> tuple[list[str], dict[str, str]]:
-    """The <h1> texts, and for an <h1> made of a kicker element then the headline element
-    ("<h1><span>Kicker</span><span>Headline</span></h1>") its text without the kicker."""
+def _h1_texts(h1_elems) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
+    """The <h1> texts; for an <h1> made of a kicker element then the headline element
+    ("<h1><span>Kicker</span><span>Headline</span></h1>") its text without the kicker; and for an
+    <h1> of exactly two parts split by elements (a label ``<span>`` then text, a headline then a
+    ``<small>`` subtitle) those two parts, for ``_choose_title`` to match against the page's titles."""
     out: list[str] = []
     kickers: dict[str, str] = {}
+    pieces: dict[str, list] = {}
     for h1 in h1_elems:
         text = clean_text(h1.text_content())
         if not text or len(text) > 400:
@@ -343,14 +355,43 @@ def _h1_texts(h1_elems) -> tuple[list[str], dict[str, str]]:
             rest = clean_text(" ".join(k.text_content() for k in kids[1:]) + " " + (kids[-1].tail or ""))
             if kicker and rest and len(kicker) < 80 and len(rest) > len(kicker):
                 kickers[text] = rest.lstrip(":|-–— ").strip()
+        parts, first_is_element = _h1_pieces(h1)
+        if len(parts) == 2:
+            pieces[text] = [*parts, first_is_element]
         out.append(text)
-    return out, kickers
+    return out, kickers, pieces
+
+
+def _h1_pieces(h1) -> tuple[list[str], bool]:
+    """The texts of an <h1> cut at its child elements (through one wrapping ``<a>`` or ``<span>``),
+    and whether the first of them is an element's (a label) rather than the heading's own text."""
+    node = h1
+    for _ in range(3):
+        kids = [k for k in node if isinstance(k.tag, str)]
+        if len(kids) == 1 and not (node.text or "").strip() and not (kids[0].tail or "").strip():
+            node = kids[0]
+        else:
+            break
+    raw = [node.text or ""]
+    for kid in node:
+        if isinstance(kid.tag, str) and kid.tag not in ("br", "img", "svg"):
+            raw.append(kid.text_content())
+        raw.append(kid.tail or "")
+    return [t for t in (clean_text(r) for r in raw) if t], not clean_text(raw[0])
+
+
+_QUOTE_PAIRS = {"«": "»", "»": "«", "„": "“", "“": "”", '"': '"', "‹": "›", "‚": "‘", "‘": "’", "「": "」"}
 
 
 def _choose_title(candidates: list[tuple[str, str]], h1s: list[str], kickers: dict[str, str],
-                  site_keys: set[str]) -> tuple[str | None, str | None]:
+                  site_keys: set[str], pieces: dict[str, list] | None = None) -> tuple[str | None, str | None]:
     """The headline and where it came from.  ``candidates``: (source, text) from structured data
-    and ``<title>``, best source first; ``h1s``: the page's ``<h1>`` texts."""
+    and ``<title>``, best source first; ``h1s``: the page's ``<h1>`` texts (``kickers`` and
+    ``pieces`` from ``_h1_texts``)."""
+    return _choose_title_raw(candidates, h1s, kickers, site_keys, pieces or {})
+
+
+def _choose_title_raw(candidates, h1s, kickers, site_keys, pieces):
     full: set[str] = set()
     first_parts: set[str] = set()
     other_parts: set[str] = set()
@@ -378,13 +419,16 @@ def _choose_title(candidates: list[tuple[str, str]], h1s: list[str], kickers: di
         elif len(h1) >= 12 and any(t.startswith(unicodedata.normalize("NFKC", h1).casefold()) and
                                    len(h1) >= 0.6 * len(t) for t in texts):
             rank = 2
-        elif k in other_parts:
+        elif k in other_parts and len(h1.split()) >= 4:  # "Site: Section / Headline"
             rank = 1
-        else:
-            continue
+        else:  # a short later part ("Headline | Site", "Site | Section | Headline") names the
+            continue  # site or a section, not the article
         if rank > best_rank or (rank == best_rank and len(h1) > len(best)):
             best, best_rank = h1, rank
     if best:
+        part = _part_of_h1(best, pieces, full, first_parts)
+        if part:
+            return part, "h1-part"
         return (kickers[best], "h1-kicker") if best in kickers else (strip_affixes(best, site_keys), "h1")
     h1s_real = [h for h in h1s if not _is_site_part(h, site_keys)]
     # an <h1> holding a kicker before the structured title ("Kicker: Headline"): the title
@@ -396,15 +440,40 @@ def _choose_title(candidates: list[tuple[str, str]], h1s: list[str], kickers: di
             if len(ck) >= 12 and k.endswith(ck) and k != ck:
                 return stripped, "h1-kicker"
     # one <h1> that is not the site's name: the heading as shown is the headline
-    if len(h1s_real) == 1:
+    if len(h1s_real) == 1 and (len(h1s_real[0]) >= 12 or not candidates):
+        part = _part_of_h1(h1s_real[0], pieces, full, first_parts)
+        if part:
+            return part, "h1-part"
         return kickers.get(h1s_real[0], strip_affixes(h1s_real[0], site_keys)), "h1-single"
-    for source, text in candidates:
-        stripped = strip_affixes(text, site_keys)
+    stripped_all = [(source, strip_affixes(text, site_keys)) for source, text in candidates]
+    for source, stripped in stripped_all:
         if stripped:
+            # a meta value cut at a quotation mark by broken markup (content="... de "incapacitado"")
+            for other_source, other in stripped_all:
+                if other and len(other) > len(stripped) and other.startswith(stripped) and \
+                        other[len(stripped):].lstrip()[:1] in _QUOTE_PAIRS:
+                    return other, other_source
             return stripped, source
     if len(h1s) == 1:
         return h1s[0], "h1-only"
     return None, None
+
+
+def _part_of_h1(h1: str, pieces: dict[str, list], full: set[str], first_parts: set[str]) -> str | None:
+    """One of an <h1>'s two element-separated parts when the page's titles say which is the
+    headline: the first part is the first part of a title ("Kicker - Headline") and so a kicker;
+    or one part is a whole title (the other is a subtitle)."""
+    parts = pieces.get(h1)
+    if not parts:
+        return None
+    first, second, first_is_element = parts
+    if first_is_element and _key(first) in first_parts and len(second) >= 12 and len(first) < len(second):
+        return second
+    if _key(h1) not in full:
+        for part in (first, second):
+            if len(part) >= 12 and _key(part) in full:
+                return part
+    return None
 
 
 # --- the step --------------------------------------------------------------------------------
@@ -459,7 +528,7 @@ def page_metadata(tree, url: str | None = None, fetched_at: datetime | None = No
     md.url = page_url if page_url and page_url.startswith(("http://", "https://")) else None
     for candidate in (url, md.url):
         if candidate:
-            host = urlsplit(candidate).hostname
+            host = urlsplit(_archived_url(candidate)).hostname
             if host:
                 break
     site_names = [n for n in [site, *publisher_names, *(meta.get("application-name") or []),
@@ -483,8 +552,8 @@ def page_metadata(tree, url: str | None = None, fetched_at: datetime | None = No
         value = clean_text(title_elem.text_content())
         if value:
             candidates.append(("title", value))
-    h1s, kickers = _h1_texts(nodes["h1"])
-    md.title, md.title_source = _choose_title(candidates, h1s, kickers, site_keys)
+    h1s, kickers, pieces = _h1_texts(nodes["h1"])
+    md.title, md.title_source = _choose_title(candidates, h1s, kickers, site_keys, pieces)
 
     # dates
     published = []
