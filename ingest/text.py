@@ -21,11 +21,11 @@ import re
 MAX_SENTENCE_CHARS = 800
 
 _CUT = re.compile(
-    r"""(?P<end>[.!?…;।॥؟。！？]+)(?P<close>["'”“’‘»«›‹)\]」』]*)(?P<space>\s*)"""
+    r"""(?P<end>[.!?…;।॥؟۔։።။།。！？]+)(?P<close>["'”“’‘»«›‹)\]」』]*)(?P<space>\s*)"""
     r"""|(?P<quote>:\s+(?=["'“„«‘「『]))"""  # "He said: „..." -> a piece before the quotation
     r"""|(?P<newline>\n+)"""
 )
-_NO_SPACE_NEEDED = set("।॥。！？")
+_NO_SPACE_NEEDED = set("।॥۔։።။།。！？")
 
 
 def sentence_spans(text: str, min_chars: int = 1, *, clauses: bool = True) -> list[tuple[int, int]]:

@@ -207,6 +207,38 @@ def test_foreign_script_heading_makes_an_english_document_mixed(backend):
     assert art.segments[0].language == "ru" and art.segments[0].script == "Cyrl"
 
 
+THAI = ["รัฐบาลประกาศแผนเศรษฐกิจใหม่เมื่อวันอังคารที่ผ่านมาเพื่อช่วยเหลือธุรกิจขนาดเล็ก",
+        "แผนดังกล่าวรวมถึงการสนับสนุนผู้ประกอบการในต่างจังหวัดและการลดภาษีสำหรับครัวเรือน"]
+
+
+@pytest.mark.parametrize("backend", ("ensemble", "langdetect"))
+@pytest.mark.parametrize("code,paragraph", [
+    # no sentence mark between Thai text and the quoted sentence
+    ("th", THAI[0] + " The minister said the plan would help every small business in the country. " + THAI[1]),
+    # Urdu's own full stop (U+06D4) ends a sentence
+    ("ur", "حکومت نے منگل کو نئے معاشی منصوبے کا اعلان کیا۔ Der Minister sagte, der Plan werde allen kleinen "
+           "Betrieben im Land helfen. منصوبے میں چھوٹے کاروباروں کے لیے مدد شامل ہے۔"),
+])
+def test_a_sentence_in_another_script_inside_a_paragraph_is_split_out(backend, code, paragraph):
+    other = {"th": "en", "ur": "de"}[code]
+    blocks = [("paragraph", paragraph)] + [("paragraph", t) for t in (THAI if code == "th" else [
+        "منصوبے میں چھوٹے کاروباروں کے لیے مدد اور دیہی علاقوں میں سرمایہ کاری شامل ہے۔",
+        "وزیر خزانہ نے کہا کہ اس سے لاکھوں خاندانوں کو فائدہ ہوگا۔"])]
+    art = run(make_article(blocks), backend)
+    assert art.language == code and art.is_mixed_language
+    foreign = [s for s in art.segments if s.language == other]
+    assert len(foreign) == 1 and foreign[0].text.startswith(("The minister", "Der Minister"))
+
+
+@pytest.mark.parametrize("backend", ("ensemble", "langdetect"))
+def test_a_lower_case_latin_word_in_a_cyrillic_document_is_foreign_a_quantity_is_not(backend):
+    body = [("paragraph", "Правительство во вторник объявило о новом экономическом плане для регионов."),
+            ("paragraph", "План включает поддержку малого бизнеса и снижение налогов для семей.")]
+    assert run(make_article([("heading", "hundratusentals")] + body), backend).is_mixed_language
+    assert not run(make_article([("paragraph", "$38 billion")] + body), backend).is_mixed_language
+    assert not run(make_article([("paragraph", "Jensen Huang")] + body), backend).is_mixed_language
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_short_headings_in_the_documents_language_do_not_make_it_mixed(backend):
     blocks = [("heading", "Photos"), ("paragraph", GERMAN[0][1]), ("heading", "Hintergrund"),

@@ -107,6 +107,7 @@ class Unit:
     name_like: bool  # most words capitalised: a name or a title rather than running text
     sample: str = ""  # what the detector was given ("" when it was not asked)
     source: object = None  # the backend that produced ``dist``
+    has_digits: bool = False  # numbers in the text ("$38 billion": a quantity more than words)
 
     def upgrade(self, backend) -> None:
         """Replace the distribution by ``backend``'s (lingua after langdetect's first look)."""
@@ -137,7 +138,7 @@ def analyse(text: str, backend, max_chars: int, detect_limit: int | None = None)
         alpha = [w for w in words if w[:1].isalpha()]
         caps = sum(1 for w in alpha if w[:1].isupper())
         name_like = bool(alpha) and caps / len(alpha) >= 0.6
-    return Unit(info, len(words), dist, name_like, sample, backend)
+    return Unit(info, len(words), dist, name_like, sample, backend, any(ch.isdigit() for ch in scan))
 
 
 def _enough(info: scripts.ScriptInfo) -> bool:
@@ -300,7 +301,7 @@ def _plan(segment: Segment, backend, max_chars: int, split: bool, fast=None) -> 
     ``fast``: the backend for a segment looked at as a whole (default ``backend``)."""
     text = segment.text or ""
     if split and TUNING.split_min_chars <= len(text) <= TUNING.split_max_factor * max_chars:
-        spans = sentence_spans(text, min_chars=2)
+        spans = _cut_at_script_switches(text, sentence_spans(text, min_chars=2))
         if len(spans) >= 2:
             screen = get_backend("langdetect")
             pieces = _pieces(text, spans, screen, max_chars)
@@ -310,6 +311,46 @@ def _plan(segment: Segment, backend, max_chars: int, split: bool, fast=None) -> 
                 _upgrade_minority(pieces, screen, backend)
                 return _Plan(segment, _merge([u for _, _, u in pieces]), pieces)
     return _Plan(segment, analyse(text, fast or backend, max_chars))
+
+
+def _own_piece(family: str, letters: int) -> bool:
+    """Whether a run of another script is long enough to be looked at on its own."""
+    return letters >= (TUNING.piece_min_weight if family == "Latn" else TUNING.piece_cross_script_min_weight)
+
+
+def _cut_at_script_switches(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Cut sentences further where a long run of another script starts or ends: a Thai paragraph
+    quoting an Indonesian sentence, or a sentence whose full stop the cut rules do not know, has no
+    sentence mark between the two.  Short runs (a Latin name in a Hindi sentence) stay inside."""
+    families: dict[str, int] = {}
+    for script, n in scripts.script_counts(text).items():
+        family = _FAMILY.get(script, script)
+        families[family] = families.get(family, 0) + n
+    if len(families) < 2:
+        return spans
+    main = max(families, key=lambda f: (families[f], f))
+    if not any(_own_piece(f, n) for f, n in families.items() if f != main):
+        return spans
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        cuts = {start, end}
+        runs: list[list] = []
+        for a, b, script in scripts.script_runs(text[start:end]):
+            family = _FAMILY.get(script, script)
+            if runs and runs[-1][2] == family:
+                runs[-1][1] = b
+            else:
+                runs.append([a, b, family])
+        for a, b, family in runs:
+            if family != main and _own_piece(family, sum(scripts.script_counts(text[start + a:start + b]).values())):
+                cuts.update((start + a, start + b))
+        points = sorted(cuts)
+        for a, b in zip(points, points[1:]):
+            if out and out[-1][1] == a and not scripts.script_counts(text[a:b]):
+                out[-1] = (out[-1][0], b)  # nothing but punctuation or digits: joins the piece before
+            else:
+                out.append((a, b))
+    return out
 
 
 def _pieces(text: str, spans, backend, max_chars: int) -> list[tuple[int, int, Unit]]:
@@ -368,7 +409,8 @@ def _merge(units: list[Unit]) -> Unit:
     name_like = all(u.name_like for u in units)
     sources = {id(u.source): u.source for u in units if u.dist}
     source = next(iter(sources.values())) if len(sources) == 1 else None
-    return Unit(scripts.info_from_counts(counts), words, dist or None, name_like, "", source)
+    return Unit(scripts.info_from_counts(counts), words, dist or None, name_like, "", source,
+                any(u.has_digits for u in units))
 
 
 def _soft_votes(labelled, min_weight: int = 0) -> tuple[dict[str, float], float]:
@@ -497,8 +539,9 @@ def _split(plan: _Plan, backend, context: dict[str, float]) -> list[tuple[str, U
             cross = unit.info.script != whole_script and unit.info.script != "Latn"
             if cross and unit.info.weight >= TUNING.piece_cross_script_min_weight and unit.info.share >= 0.8:
                 label = code
-            elif (unit.info.weight >= TUNING.piece_min_weight and unit.words >= TUNING.foreign_same_min_words
-                  and conf >= TUNING.piece_min_confidence and not unit.name_like):
+            elif (unit.info.weight >= TUNING.piece_min_weight and conf >= TUNING.piece_min_confidence
+                  and (unit.words >= TUNING.foreign_same_min_words or not _spaced(unit.info.script))
+                  and not unit.name_like):
                 label = code
         labels.append(label)
     groups = group_spans([(a, b) for a, b, _ in plan.pieces], labels)
@@ -529,24 +572,32 @@ def _document_language(labelled) -> tuple[str, float, str]:
     return best, round(min(1.0, votes[best] / total), 4), script
 
 
+def _spaced(script: str) -> bool:
+    """Whether the script separates words by spaces (Han, kana, Hangul runs and Thai do not count)."""
+    return script not in scripts.DENSE_SCRIPTS and script != "Thai"
+
+
 def _is_foreign(unit: Unit, code: str, conf: float, doc_code: str, doc_script: str) -> bool:
     """Whether a labelled segment is evidence that the document mixes languages."""
-    if code in ("und", doc_code):
+    if code == doc_code:
         return False
     info = unit.info
     script = _FAMILY.get(info.script, info.script)
     doc_family = _FAMILY.get(doc_script, doc_script)
+    if code == "und":  # a lower-case Latin word in a Cyrillic text is foreign whichever language it is
+        return (script == "Latn" != doc_family and not unit.name_like and not unit.has_digits
+                and info.weight >= TUNING.foreign_latin_min_weight and info.share >= 0.6)
     if script != doc_family and script != "Latn":  # another script: certainly another language
         return info.weight >= TUNING.foreign_cross_min_weight and info.share >= 0.6
     if script != doc_family:  # Latin in a non-Latin document: not names, brands or credit lines
         return (not unit.name_like and info.weight >= TUNING.foreign_latin_min_weight and info.share >= 0.6
-                and conf >= TUNING.foreign_latin_min_confidence)
+                and (not unit.has_digits or conf >= TUNING.foreign_latin_min_confidence))
     if unit.name_like:
         return False  # names, title-case headings, line-ups: the detector's guess is noise
     if frozenset((code, doc_code)) in _CLOSE and (info.weight < TUNING.foreign_close_min_weight
                                                   or conf < TUNING.foreign_close_min_confidence):
         return False  # Czech/Slovak, Indonesian/Malay, ...: told apart only in long, clear text
-    spaced = info.script not in scripts.DENSE_SCRIPTS and info.script != "Thai"
+    spaced = _spaced(info.script)
     if info.weight >= TUNING.foreign_same_min_weight and (unit.words >= TUNING.foreign_same_min_words or not spaced):
         return conf >= TUNING.foreign_same_min_confidence
     if info.weight >= TUNING.foreign_short_min_weight and (unit.words >= 2 or not spaced):
