@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 
 REFIRE_S = 0.1  # a timeout that went astray is raised again this much later
+_COMPACT_AT = 1024  # the watchdog drops the entries of ended calls once it holds this many
 
 T = TypeVar("T")
 
@@ -87,6 +88,7 @@ class _Watchdog:
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
+        self.heap: list[tuple[float, int]] = []  # the watchdog thread's own (read by tests)
 
     def new_token(self) -> int:
         if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
@@ -101,8 +103,8 @@ class _Watchdog:
         deadline = time.monotonic() + seconds
         self._armed[token] = threading.get_ident()
         self._new.append((deadline, token))
-        if deadline < self._next_wake:  # read after the append: see _loop
-            self._wake.put(None)
+        if deadline < self._next_wake or len(self._new) >= _COMPACT_AT:  # read after the append: see _loop
+            self._wake.put(None)  # (also when many calls wait to be filed: long limits, many documents)
 
     def disarm(self, token: int) -> bool:
         """Stop watching ``token``; True when it fired.  Safe to call again when a DocumentTimeout
@@ -127,7 +129,9 @@ class _Watchdog:
         return self._acks.pop(token)
 
     def _loop(self) -> None:
-        heap: list[tuple[float, int]] = []  # (deadline, token); dropped tokens leave at their deadline
+        # (deadline, token); tokens ended in time leave at their deadline, or when they outnumber
+        # the live ones (a limit of an hour and 100 documents a second must not hold 360,000)
+        heap = self.heap = []
         while True:
             now = time.monotonic()
             while heap and heap[0][0] <= now:
@@ -145,6 +149,9 @@ class _Watchdog:
             if self._new:  # after publishing _next_wake: an arm that read the old value is seen here
                 while self._new:
                     heapq.heappush(heap, self._new.popleft())
+                if len(heap) >= _COMPACT_AT and len(heap) > 4 * len(self._armed):
+                    heap[:] = [entry for entry in heap if entry[1] in self._armed]
+                    heapq.heapify(heap)
                 continue
             try:
                 message = self._wake.get(timeout=max(0.0, self._next_wake - now) if heap else None)

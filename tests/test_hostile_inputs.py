@@ -286,6 +286,17 @@ def test_a_timeout_swallowed_inside_the_call_is_raised_at_its_end():
         call_with_time_limit(0.05, swallows)
 
 
+def test_calls_that_end_in_time_are_not_kept_until_their_deadline():
+    from ingest import guard
+
+    for _ in range(20_000):  # an hour's limit: without compaction all 20,000 would wait an hour
+        call_with_time_limit(3600, int)
+    time.sleep(0.2)
+    watchdog = guard._WATCHDOG
+    assert len(watchdog._new) < guard._COMPACT_AT
+    assert len(watchdog.heap) < 8 * guard._COMPACT_AT
+
+
 @pytest.mark.timeout(120)  # a broken watchdog hangs: fail in minutes, not at the suite's limit
 def test_time_limits_in_many_threads_fire_only_where_due():
     from concurrent.futures import ThreadPoolExecutor
