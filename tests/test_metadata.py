@@ -12,7 +12,7 @@ import pytest
 from trafilatura import load_html
 
 from ingest.extract import extract
-from ingest.extract.metadata import clean_authors, page_metadata
+from ingest.extract.metadata import clean_authors, page_metadata, parse_date
 from ingest.output.writer import articles_to_table
 from ingest.records import Article
 from ingest.settings import Settings
@@ -117,6 +117,17 @@ def test_json_ld_date_wins_over_a_sidebar_date():
     assert md.published_at == datetime(2026, 11, 28, 8, 30, tzinfo=timezone.utc)
     assert md.published_source == "json-ld"
     assert md.modified_at == datetime(2026, 11, 29, 17, 0, tzinfo=timezone.utc)  # kept apart
+
+
+def test_structured_dates_in_the_formats_pages_write():
+    assert parse_date("Wed, 04 May 2022 02:41:00 GMT") == (datetime(2022, 5, 4, 2, 41, tzinfo=timezone.utc), True)
+    assert parse_date("2022-5-5 22:17:36") == (datetime(2022, 5, 5, 22, 17, 36, tzinfo=timezone.utc), False)
+    assert parse_date("2022/05/10 17:36:11")[0] == datetime(2022, 5, 10, 17, 36, 11, tzinfo=timezone.utc)
+    assert parse_date("10/05/2022 05:22 pm") == (None, False)  # day or month first: not said
+    ld = {"@type": "NewsArticle", "headline": "Council agrees the budget",
+          "datePublished": "Tue, 24 Nov 2026 09:30:00 +0100"}
+    md = meta_of(page(body='<aside>Updated 28.11.2026</aside><article>' + BODY + "</article>", ld=ld))
+    assert md.published_at.date().isoformat() == "2026-11-24"
 
 
 def test_future_dates_are_refused():

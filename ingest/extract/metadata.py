@@ -63,7 +63,8 @@ _TITLE_META = ("og:title", "twitter:title", "title", "dc.title", "headline", "pa
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _DATEISH = re.compile(r"\b(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d{2}|(?:19|20)\d{2})\b.*$")
 _NAME_JUNK = re.compile(r"^(?:https?://|www\.)|[<>{}@*]|^(?:name|datum|date|admin|unbenannt|anonymous)$", re.I)
-_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(Z|[+-]\d{2}:?\d{2}|UTC|GMT)?)?")
+_ISO = re.compile(r"^\s*(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(Z|[+-]\d{2}:?\d{2}|UTC|GMT)?)?")
+_ISO_STRICT = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
 _FUTURE_SLACK = timedelta(minutes=5)
 _NAIVE_SLACK = timedelta(hours=14)  # a value without its offset can be up to 14 h "ahead" of UTC
 
@@ -224,8 +225,8 @@ def parse_date(value) -> tuple[datetime | None, bool]:
         return None, False
     match = _ISO.match(value)
     if not match:
-        return None, False
-    year, month, day, hour, minute, second, tz = match.groups()
+        return _rfc2822(value)
+    year, _, month, day, hour, minute, second, tz = match.groups()
     try:
         dt = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
     except ValueError:
@@ -243,6 +244,22 @@ def parse_date(value) -> tuple[datetime | None, bool]:
     if year < "1990":
         return None, False
     return dt.replace(tzinfo=offset), explicit
+
+
+def _rfc2822(value: str) -> tuple[datetime | None, bool]:
+    """``Wed, 04 May 2022 02:41:00 GMT`` (the RSS and e-mail format, also found in JSON-LD)."""
+    from email.utils import parsedate_to_datetime
+
+    if not re.match(r"^\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d", value):
+        return None, False
+    try:
+        dt = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None, False
+    if dt.year < 1990:
+        return None, False
+    explicit = dt.tzinfo is not None
+    return (dt if explicit else dt.replace(tzinfo=timezone.utc)), explicit
 
 
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/_-](\d{1,2})[/_-](\d{1,2})(?:/|[_-]|$)")
@@ -572,10 +589,12 @@ def page_metadata(tree, url: str | None = None, fetched_at: datetime | None = No
     for key in _DATE_META_MODIFIED:
         for value in meta.get(key, [])[:1]:
             modified.append((key, value))
+    htmldate_reads_it = True
     for source, value in published:
         dt, explicit = parse_date(value)
         if _plausible(dt, explicit, limit):
             md.published_at, md.published_source = dt, source
+            htmldate_reads_it = bool(_ISO_STRICT.match(value))
             break
     url_date = _url_date(url or md.url)
     if url_date is not None and url_date <= limit and (
@@ -592,7 +611,9 @@ def page_metadata(tree, url: str | None = None, fetched_at: datetime | None = No
         # its text patterns, with rules measured slightly better on the dev pages (314 against 313
         # of 362 days right; bench/metadata_bench.py); the structured value, when it names the same
         # day, gives the time and offset htmldate's answer lacks.
-        found = _htmldate(tree, md.url or url, limit)
+        # A structured date in a format htmldate does not read (``Wed, 04 May 2022 02:41:00 GMT``,
+        # ``2022-5-5``) is kept: htmldate would fall back to the page's text for it.
+        found = _htmldate(tree, md.url or url, limit) if htmldate_reads_it else None
         if found is not None and (md.published_at is None or md.published_at.date() != found.date()):
             md.published_at, md.published_source = found, "htmldate"
 
