@@ -237,7 +237,9 @@ def run_batch(batch, settings: Settings, run_id: str):
             raise stop.Interrupted(f"batch {batch.number} abandoned: the run is stopping") from None
         if not isinstance(exc, BrokenProcessPool):
             raise
-        shutdown()
+        # not shutdown(): a broken pool joins its processes, and one that a submit was starting
+        # while the pool broke is never told to stop, so that join can wait for ever (seen in CI)
+        abort()
         raise OSError(f"a worker process died while processing batch {batch.number}: {exc}") from exc
     replay(records)
     return result
