@@ -584,9 +584,8 @@ def _is_foreign(unit: Unit, code: str, conf: float, doc_code: str, doc_script: s
     info = unit.info
     script = _FAMILY.get(info.script, info.script)
     doc_family = _FAMILY.get(doc_script, doc_script)
-    if code == "und":  # a lower-case Latin word in a Cyrillic text is foreign whichever language it is
-        return (script == "Latn" != doc_family and not unit.name_like and not unit.has_digits
-                and info.weight >= TUNING.foreign_latin_min_weight and info.share >= 0.6)
+    if code == "und" and not (script == "Latn" and doc_family != "Latn"):
+        return False  # only Latin text in a non-Latin document is foreign whichever language it is
     if script != doc_family and script != "Latn":  # another script: certainly another language
         return info.weight >= TUNING.foreign_cross_min_weight and info.share >= 0.6
     if script != doc_family:  # Latin in a non-Latin document: not names, brands or credit lines
