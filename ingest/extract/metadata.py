@@ -354,14 +354,14 @@ def strip_affixes(title: str | None, site_keys: set[str]) -> str | None:
     return result
 
 
-def _h1_texts(h1_elems) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
+def _h1_texts(h1_elems) -> tuple[list[str], dict[str, str], dict[str, tuple]]:
     """The <h1> texts; for an <h1> made of a kicker element then the headline element
     ("<h1><span>Kicker</span><span>Headline</span></h1>") its text without the kicker; and for an
     <h1> of exactly two parts split by elements (a label ``<span>`` then text, a headline then a
     ``<small>`` subtitle) those two parts, for ``_choose_title`` to match against the page's titles."""
     out: list[str] = []
     kickers: dict[str, str] = {}
-    pieces: dict[str, list] = {}
+    pieces: dict[str, tuple] = {}
     for h1 in h1_elems:
         text = clean_text(h1.text_content())
         if not text or len(text) > 400:
@@ -374,7 +374,7 @@ def _h1_texts(h1_elems) -> tuple[list[str], dict[str, str], dict[str, list[str]]
                 kickers[text] = rest.lstrip(":|-–— ").strip()
         parts, first_is_element = _h1_pieces(h1)
         if len(parts) == 2:
-            pieces[text] = [*parts, first_is_element]
+            pieces[text] = (*parts, first_is_element)
         out.append(text)
     return out, kickers, pieces
 
@@ -397,18 +397,15 @@ def _h1_pieces(h1) -> tuple[list[str], bool]:
     return [t for t in (clean_text(r) for r in raw) if t], not clean_text(raw[0])
 
 
-_QUOTE_PAIRS = {"«": "»", "»": "«", "„": "“", "“": "”", '"': '"', "‹": "›", "‚": "‘", "‘": "’", "「": "」"}
+_QUOTES = frozenset('"«»„“”‹›‚‘’「')
 
 
 def _choose_title(candidates: list[tuple[str, str]], h1s: list[str], kickers: dict[str, str],
-                  site_keys: set[str], pieces: dict[str, list] | None = None) -> tuple[str | None, str | None]:
+                  site_keys: set[str], pieces: dict[str, tuple] | None = None) -> tuple[str | None, str | None]:
     """The headline and where it came from.  ``candidates``: (source, text) from structured data
     and ``<title>``, best source first; ``h1s``: the page's ``<h1>`` texts (``kickers`` and
     ``pieces`` from ``_h1_texts``)."""
-    return _choose_title_raw(candidates, h1s, kickers, site_keys, pieces or {})
-
-
-def _choose_title_raw(candidates, h1s, kickers, site_keys, pieces):
+    pieces = pieces or {}
     full: set[str] = set()
     first_parts: set[str] = set()
     other_parts: set[str] = set()
@@ -468,7 +465,7 @@ def _choose_title_raw(candidates, h1s, kickers, site_keys, pieces):
             # a meta value cut at a quotation mark by broken markup (content="... de "incapacitado"")
             for other_source, other in stripped_all:
                 if other and len(other) > len(stripped) and other.startswith(stripped) and \
-                        other[len(stripped):].lstrip()[:1] in _QUOTE_PAIRS:
+                        other[len(stripped):].lstrip()[:1] in _QUOTES:
                     return other, other_source
             return stripped, source
     if len(h1s) == 1:
@@ -476,7 +473,7 @@ def _choose_title_raw(candidates, h1s, kickers, site_keys, pieces):
     return None, None
 
 
-def _part_of_h1(h1: str, pieces: dict[str, list], full: set[str], first_parts: set[str]) -> str | None:
+def _part_of_h1(h1: str, pieces: dict[str, tuple], full: set[str], first_parts: set[str]) -> str | None:
     """One of an <h1>'s two element-separated parts when the page's titles say which is the
     headline: the first part is the first part of a title ("Kicker - Headline") and so a kicker;
     or one part is a whole title (the other is a subtitle)."""
