@@ -54,8 +54,9 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
                      help="ISO 639-1 code to translate into")
     run.add_argument("--language-backend", choices=["ensemble", "lingua", "langdetect"], default=None,
                      help="language identification (docs/language.md). ensemble (default): langdetect + "
-                          "fastText + py3langid + lingua's low-accuracy models pooled; the most accurate on "
-                          "sentences, ~270 MB shared by all workers. lingua: lingua's high-accuracy models "
+                          "fastText + py3langid + lingua's low-accuracy models pooled, word lists for 1-3 "
+                          "words; the most accurate on sentences and single words, ~300 MB shared by all "
+                          "workers (~380 MB in a 2-worker run). lingua: lingua's high-accuracy models "
                           "checking langdetect; a little better on single words, ~1.2 GB and 16-23 s to load. "
                           "langdetect: ~110 MB and the fastest, less accurate on short text")
     run.add_argument("--languages", type=languages, metavar="CODES",

@@ -176,7 +176,7 @@ def ingest_flow(
         task_runner: Where batches run: local (the library's worker processes; one-batch runs use threads), threads, or dask.
         workers: Worker processes or threads (at least 1); empty: the number of CPUs.
         batch_size: Documents per batch (a task run per batch); large files are cut into record ranges.
-        language_backend: Language identification backend: ensemble (default; ~290 MB of models), lingua (~1.2 GB), langdetect (fastest).
+        language_backend: Language identification backend: ensemble (default; ~380 MB of models), lingua (~1.2 GB), langdetect (fastest).
         compute_type: CTranslate2 compute type of the translation models.
         dask_address: Address of an existing Dask scheduler (task_runner dask); empty: a local cluster.
         skip_unchanged: Skip local files whose content was already committed to this output with the same settings.

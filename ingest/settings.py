@@ -54,7 +54,7 @@ class Settings:
     offline: bool = False
 
     # language identification
-    # ensemble (langdetect + fastText + py3langid + lingua low-accuracy, ~270 MB), lingua (~1.2 GB),
+    # ensemble (langdetect + fastText + py3langid + lingua low-accuracy + word lists, ~300 MB), lingua (~1.2 GB),
     # langdetect (~110 MB, fastest); see docs/language.md
     language_backend: str = "ensemble"
     # ISO 639-1 codes the ensemble tells apart (empty: all 75 of lingua's); lingua's models are

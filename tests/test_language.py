@@ -369,6 +369,42 @@ def test_ensemble_with_candidates_loads_and_labels_only_those():
     assert {s.language for s in art.segments} <= {"de", "en", "fr", "und"}
 
 
+# Words chosen here (parliaments, hospitals, elections): common in their language's word list.
+OWN_WORDS = {"stortinget": "nb", "folketinget": "da", "riksdagen": "sv", "sykehuset": "nb", "sjukhuset": "sv",
+             "eleccions": "ca", "richiesta": "it", "obrigado": "pt", "nemocnice": "cs", "kebijakan": "id"}
+
+
+def test_word_lists_score_short_texts_only_and_stay_silent_on_unknown_words():
+    from ingest.language.backends import LexiconBackend
+
+    lexicon = LexiconBackend(frozenset({"nb", "da", "sv", "hr", "bs", "sr", "en", "de"}))
+    assert lexicon.supported == {"nb", "da", "sv", "hr", "bs", "sr", "en", "de"}  # only what was asked
+    nb = lexicon.scores("Stortinget")  # case does not matter
+    assert max(nb, key=nb.get) == "nb" and nb["nb"] > 0.9
+    hr = lexicon.scores("sveučilište")  # Serbo-Croatian's one list stands for all three languages
+    assert hr["hr"] == hr["bs"] == hr["sr"] > 0.9
+    assert lexicon.scores("xqzvkw plorbt") == {}  # in no list: no evidence either way
+    assert lexicon.scores("the hospital of the town") == {}  # longer than max_words: not asked
+    assert lexicon.scores("mit dem Zug") and lexicon.words("l'hôpital d’été") == ["l'hôpital", "d’été"]
+
+
+def test_word_lists_make_the_ensemble_surer_of_single_words():
+    backend = language.get_backend("ensemble")
+    lexicon = backend._lexicon
+    assert lexicon is not None
+    with_lists = {word: language.detect(word, backend="ensemble") for word in OWN_WORDS}
+    try:
+        backend._lexicon = None
+        language.clear_caches()
+        without = {word: language.detect(word, backend="ensemble") for word in OWN_WORDS}
+    finally:
+        backend._lexicon = lexicon
+        language.clear_caches()
+    assert {word: code for word, (code, _) in with_lists.items()} == OWN_WORDS
+    assert all(with_lists[word][1] >= 0.5 for word in OWN_WORDS)
+    assert sum(with_lists[w][1] for w in OWN_WORDS) > sum(without[w][1] for w in OWN_WORDS) + 1.0
+
+
 def test_ensemble_asks_the_slow_members_only_when_the_fast_ones_disagree(monkeypatch):
     from bench.language_samples import SENTENCES
 

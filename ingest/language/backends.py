@@ -1,6 +1,6 @@
 """Language-identification backends, each loaded once per process: ``ensemble`` (the default: a
 log-linear pool of langdetect, fastText's lid.176.ftz, py3langid and lingua's low-accuracy models,
-~270 MB), ``lingua`` (high-accuracy models, ~1.2 GB) and ``langdetect`` (~110 MB).
+with wordfreq's word lists for texts of 1-3 words, ~300 MB), ``lingua`` (high-accuracy models, ~1.2 GB) and ``langdetect`` (~110 MB).
 
 All return ``scores(text) -> {ISO 639-1 code: probability}`` (normalised, calibrated on the dev
 half of lingua_words so that a probability of p is right about p of the time on short text).
@@ -322,8 +322,93 @@ class Py3langidBackend(_Backend):
         return out
 
 
+class LexiconBackend(_Backend):
+    """Word frequencies: wordfreq's "small" lists (~30,000-55,000 words in each of 39 alphabetic
+    languages, from Wikipedia, subtitles, news, books and the web; wordfreq 3.1, MIT code, CC-BY-SA
+    data), the evidence a detector of character n-grams lacks on one or two words ("verwilderd" is a
+    Dutch word, not a Dutch-looking string).  ``scores(text)``: p(lang) proportional to the product of
+    (frequency of each word in lang + ``eps``) over the text's words, for texts of at most
+    ``max_words`` words, and {} when no word is in any list (no evidence, not a vote against).
+
+    Held as four numpy arrays (~20 MB: the words' hashes, sorted, with their language and
+    frequency class) rather than Python dicts (~200 MB).  The hashes are Python's own ``hash(str)``:
+    the table is built in the process that uses it, or inherited by fork (same hash seed), never
+    stored.  Chinese, Japanese and Korean are left out: their lists need word segmenters, and their
+    script already decides."""
+
+    name = "wordfreq"
+    WORDLIST = "small"
+    _CODES = {"sh": ("hr", "bs", "sr"), "fil": ("tl",)}  # wordfreq code -> ISO 639-1 codes it stands for
+    _SKIP = frozenset({"zh", "ja", "ko"})
+
+    def __init__(self, languages: frozenset | None = None, eps: float = 1e-9, max_words: int = 3,
+                 cap: float = 1.0) -> None:
+        import array
+
+        import numpy as np
+        import wordfreq
+
+        super().__init__()
+        wanted = languages or LINGUA_LANGUAGES
+        self._np = np
+        self.eps = eps
+        self.max_words = max_words
+        self.cap = cap
+        columns: list[tuple[str, ...]] = []
+        hashes, langs, classes = array.array("q"), array.array("B"), array.array("H")
+        for source in sorted(wordfreq.available_languages(self.WORDLIST)):
+            codes = tuple(c for c in self._CODES.get(source, (source,)) if c in wanted)
+            if source in self._SKIP or not codes:
+                continue
+            column = len(columns)
+            columns.append(codes)
+            for centibels, words in enumerate(wordfreq.get_frequency_list(source, self.WORDLIST)):
+                hashes.extend([hash(word) for word in words])
+                langs.extend(bytes([column]) * len(words))
+                classes.extend([centibels] * len(words))
+            wordfreq.get_frequency_list.cache_clear()  # its lru_cache would keep every list's words
+        order = np.argsort(np.frombuffer(hashes, dtype=np.int64), kind="stable")
+        self._hashes = np.frombuffer(hashes, dtype=np.int64)[order]
+        self._column = np.frombuffer(langs, dtype=np.uint8)[order]
+        # frequency class i of wordfreq's lists is a frequency of 10 ** (-i / 100): store its log
+        self._logf = (np.frombuffer(classes, dtype=np.uint16)[order] * (-math.log(10) / 100)).astype(np.float32)
+        self._columns = columns
+        self._log_eps = math.log(eps)
+        self.supported = frozenset(code for codes in columns for code in codes)
+
+    def words(self, text: str) -> list[str]:
+        return _LEXICON_WORD.findall(text.lower())
+
+    def _scores(self, text: str) -> dict[str, float]:
+        np = self._np
+        words = self.words(text)
+        if not words or len(words) > self.max_words:
+            return {}
+        keys = np.array([hash(word) for word in words], dtype=np.int64)
+        lo = np.searchsorted(self._hashes, keys, side="left")
+        hi = np.searchsorted(self._hashes, keys, side="right")
+        if not (hi > lo).any():
+            return {}
+        eps, cap = self.eps, self.cap
+        loglik = np.zeros(len(self._columns))
+        for a, b in zip(lo.tolist(), hi.tolist()):
+            found = np.full(len(self._columns), self._log_eps)
+            for column, logf in zip(self._column[a:b].tolist(), self._logf[a:b].tolist()):
+                found[column] = math.log(min(math.exp(logf), cap) + eps)
+            loglik += found
+        p = np.exp(loglik - loglik.max())
+        p /= p.sum()
+        out: dict[str, float] = {}
+        for codes, value in zip(self._columns, p.tolist()):
+            if value > 1e-6:
+                for code in codes:
+                    out[code] = value
+        return out
+
+
 class EnsembleBackend(_Backend):
-    """The default backend: four small detectors pooled log-linearly, ~270 MB in all.
+    """The default backend: four small detectors pooled log-linearly (and word lists for 1-3 words,
+    ``LexiconBackend``), ~300 MB in all.
 
     score(lang) = sum over members of weight * log(p(lang) + floor), softmax of score/temperature
     over the languages any member names (``tables.EnsembleTuning``, measured on the dev half of
@@ -348,13 +433,17 @@ class EnsembleBackend(_Backend):
         self._fasttext = FastTextBackend(self.languages)
         self._py3langid = Py3langidBackend(self.languages)
         self._lingua = LinguaBackend(low_accuracy=True, preload=preload, languages=self.languages)
+        self._lexicon = (LexiconBackend(self.languages, self.tuning.lexicon_eps, self.tuning.lexicon_max_words,
+                                        self.tuning.lexicon_cap)
+                         if self.tuning.weight_lexicon > 0 else None)
         self.supported = self.languages
         t = self.tuning
         self._total = t.weight_langdetect + t.weight_fasttext + t.weight_py3langid + t.weight_lingua_low
 
     @property
     def member_backends(self) -> tuple:
-        return self._langdetect, self._fasttext, self._py3langid, self._lingua
+        found = self._langdetect, self._fasttext, self._py3langid, self._lingua, self._lexicon
+        return tuple(member for member in found if member is not None)
 
     def load_all(self) -> None:
         self._lingua.load_all()
@@ -371,6 +460,10 @@ class EnsembleBackend(_Backend):
                 return asked
         asked.append((self._py3langid, self._py3langid.scores(text), t.weight_py3langid))
         asked.append((self._lingua, self._lingua.scores(text), t.weight_lingua_low))
+        if self._lexicon is not None:
+            lexical = self._lexicon.scores(text)  # {} for longer texts and unknown words
+            if lexical:
+                asked.append((self._lexicon, lexical, t.weight_lexicon))
         return asked
 
     def _scores(self, text: str) -> dict[str, float]:
@@ -379,7 +472,9 @@ class EnsembleBackend(_Backend):
         candidates = {code for _, dist, _ in asked for code in dist} & self.languages
         if not candidates:
             return {}
-        scale = self._total / sum(w for _, _, w in asked) / t.temperature
+        # the word lists add evidence on top of the four detectors, whose weights are spread over
+        # the two fast ones when only those were asked
+        scale = self._total / sum(w for m, _, w in asked if m is not self._lexicon) / t.temperature
         scores = {}
         for code in candidates:
             total = 0.0
@@ -387,7 +482,8 @@ class EnsembleBackend(_Backend):
                 if code in member.supported:
                     p = dist.get(code, 0.0)
                 else:
-                    p = t.unsupported * max(dist.values(), default=1.0)
+                    unsupported = t.lexicon_unsupported if member is self._lexicon else t.unsupported
+                    p = unsupported * max(dist.values(), default=1.0)
                 total += weight * math.log(p + t.floor)
             scores[code] = total * scale
         top = max(scores.values())
@@ -408,6 +504,7 @@ class _CharTable(dict):
         return value
 
 
+_LEXICON_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # words as wordfreq lists them (letters, inner apostrophes)
 _ASCII_RANGE = re.compile("[A-z]")  # langdetect's cleaning_text: 'A' <= ch <= 'z'
 _NON_LATIN = re.compile("[\\u0300-\\U0010ffff]")  # cleaning_text: ch >= U+0300 (its Latin Extended
 # Additional exception compares a block number with a name, so it never applies: neither here)

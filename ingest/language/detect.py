@@ -65,7 +65,8 @@ class Thresholds:
     foreign_short_min_weight: int = 10  # a shorter one (two words or more) needs ...
     foreign_short_min_confidence: float = 0.75  # ... this confidence, against the document's prior
     foreign_latin_min_weight: int = 5  # lower-case Latin text in a non-Latin document ...
-    foreign_latin_min_confidence: float = 0.4  # ... with at least this confidence
+    foreign_latin_min_confidence: float = 0.5  # ... with at least this confidence when it holds digits
+    # ("$38 billion" is a quantity: English 0.46 once the word lists know "billion"; was 0.4 before them)
     foreign_close_min_weight: int = 60  # close relatives (cs/sk, id/ms, ...) count only from this weight
     foreign_close_min_confidence: float = 0.9  # ... and this confidence
     script_sample_factor: int = 4  # script letters are counted on up to this many times max_chars

@@ -1,5 +1,5 @@
 """``ingest.runtime.preload`` plus the ensemble language backend with all its models (langdetect,
-fastText lid.176.ftz, py3langid, lingua's low-accuracy models of all 75 languages: ~270 MB, a few
+fastText lid.176.ftz, py3langid, lingua's low-accuracy models of all 75 languages, wordfreq's word lists: ~300 MB, a few
 seconds), loaded once in the worker pool's fork server and shared by every worker (see
 ``ingest.runtime.workers``)."""
 from __future__ import annotations

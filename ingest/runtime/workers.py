@@ -10,7 +10,7 @@ Why a pool of our own rather than Prefect's ``ProcessPoolTaskRunner``: its worke
 and each load their own models (~15-24 s before the first batch on 2 cores, measured in
 ``bench/task_runners.py``), and they end with the flow run.  These workers are forked from a
 fork server that has imported the pipeline, warmed trafilatura and loaded the language backend's
-models once (the default ensemble: ~270 MB; lingua's high-accuracy models: ~1.3 GB): every worker
+models once (the default ensemble: ~300 MB; lingua's high-accuracy models: ~1.3 GB): every worker
 shares those pages copy-on-write instead of holding a private copy, so two workers cost one copy,
 not two, and the models load once per process tree, not once per worker.  The pool lives as long as the process
 that created it (a library user running several pipelines reuses it warm; ``news-ingest serve``
