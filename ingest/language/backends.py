@@ -343,7 +343,7 @@ class LexiconBackend(_Backend):
 
     def __init__(self, languages: frozenset | None = None, eps: float = 1e-9, max_words: int = 3,
                  cap: float = 1.0) -> None:
-        import array
+        import itertools
 
         import numpy as np
         import wordfreq
@@ -355,23 +355,25 @@ class LexiconBackend(_Backend):
         self.max_words = max_words
         self.cap = cap
         columns: list[tuple[str, ...]] = []
-        hashes, langs, classes = array.array("q"), array.array("B"), array.array("H")
+        hashes, langs, classes = [], [], []
         for source in sorted(wordfreq.available_languages(self.WORDLIST)):
             codes = tuple(c for c in self._CODES.get(source, (source,)) if c in wanted)
             if source in self._SKIP or not codes:
                 continue
-            column = len(columns)
-            columns.append(codes)
-            for centibels, words in enumerate(wordfreq.get_frequency_list(source, self.WORDLIST)):
-                hashes.extend([hash(word) for word in words])
-                langs.extend(bytes([column]) * len(words))
-                classes.extend([centibels] * len(words))
+            buckets = wordfreq.get_frequency_list(source, self.WORDLIST)  # words by frequency class
             wordfreq.get_frequency_list.cache_clear()  # its lru_cache would keep every list's words
-        order = np.argsort(np.frombuffer(hashes, dtype=np.int64), kind="stable")
-        self._hashes = np.frombuffer(hashes, dtype=np.int64)[order]
-        self._column = np.frombuffer(langs, dtype=np.uint8)[order]
+            sizes = [len(bucket) for bucket in buckets]
+            hashes.append(np.fromiter(map(hash, itertools.chain.from_iterable(buckets)), dtype=np.int64,
+                                      count=sum(sizes)))
+            classes.append(np.repeat(np.arange(len(buckets), dtype=np.float32), sizes))
+            langs.append(np.full(sum(sizes), len(columns), dtype=np.uint8))
+            columns.append(codes)
+        all_hashes = np.concatenate(hashes)
+        order = np.argsort(all_hashes)
+        self._hashes = all_hashes[order]
+        self._column = np.concatenate(langs)[order]
         # frequency class i of wordfreq's lists is a frequency of 10 ** (-i / 100): store its log
-        self._logf = (np.frombuffer(classes, dtype=np.uint16)[order] * (-math.log(10) / 100)).astype(np.float32)
+        self._logf = (np.concatenate(classes)[order] * np.float32(-math.log(10) / 100)).astype(np.float32)
         self._columns = columns
         self._log_eps = math.log(eps)
         self.supported = frozenset(code for codes in columns for code in codes)
