@@ -101,6 +101,11 @@ def test_bylines_are_cleaned():
     assert clean_authors("Von Max Muster, 12.03.2024, 10:15 Uhr") == ["Max Muster"]
     assert clean_authors("Ana Li ana.li@example.org") == ["Ana Li"]
     assert clean_authors("https://www.facebook.com/example") == []
+    # "published by" in the languages of the blogs' themes, and German "vom" ("by the")
+    assert clean_authors("Veröffentlicht von Max Muster") == ["Max Muster"]
+    assert clean_authors("Publicado por Ana Gil") == ["Ana Gil"]
+    assert clean_authors("Publié par Jean Roux") == ["Jean Roux"]
+    assert clean_authors("vom Stadtschreiber") == ["Stadtschreiber"]
     html = page("<title>Council agrees the budget</title>",
                 '<article><p class="byline">By Ana Li | November 29, 2026</p>' + BODY + "</article>")
     assert meta_of(html).authors == ["Ana Li"]

@@ -700,7 +700,8 @@ _AUTHOR_SPLIT = re.compile(r"\s*(?:[;|/&•·]|,(?!\s*(?:jr|sr|phd|md|ii|iii)\b)
 _AUTHOR_PREFIX = re.compile(
     r"^(?:(?:written|text|words|reported|posted|geschrieben|verfasst|erstellt|artikel|beitrag|ein beitrag|zeige alle beiträge|"
     r"alle beiträge|mehr von|more from|articles|story|interview|fotos?|photos?|bilder?|auteure?s?|autor(?:in|en)?|"
-    r"authors?|redakteur(?:in)?|reporter|zum profil)\s*(?:[:\-]\s*)?)?(?:(?:by|von|por|par|di|da|door|av|af|przez|de)\b\s*[:\-]?\s*)?",
+    r"authors?|redakteur(?:in)?|reporter|zum profil|veröffentlicht|publiziert|published|publicado|escrito|publié|écrit|"
+    r"pubblicato|scritto)\s*(?:[:\-]\s*)?)?(?:(?:by|von|vom|por|par|di|da|door|av|af|przez|de)\b\s*[:\-]?\s*)?",
     re.I)
 _AUTHOR_SUFFIX = re.compile(r"\s+(?:says|schreibt|staff|writer|am|on|at|le|el|il|vom|\||-|–|—)(?:\s.*)?$", re.I)
 _TWITTER = re.compile(r"(?<!\w)@\w+")
