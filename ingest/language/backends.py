@@ -1,6 +1,7 @@
 """Language-identification backends, each loaded once per process: ``ensemble`` (the default: a
 log-linear pool of langdetect, fastText's lid.176.ftz, py3langid and lingua's low-accuracy models,
-with wordfreq's word lists for texts of 1-3 words, ~300 MB), ``lingua`` (high-accuracy models, ~1.2 GB) and ``langdetect`` (~110 MB).
+with wordfreq's word lists for texts of 1-3 words, ~300 MB), ``lingua`` (high-accuracy models,
+~1.2 GB) and ``langdetect`` (~110 MB).
 
 All return ``scores(text) -> {ISO 639-1 code: probability}`` (normalised, calibrated on the dev
 half of lingua_words so that a probability of p is right about p of the time on short text).
@@ -324,9 +325,9 @@ class Py3langidBackend(_Backend):
 
 class LexiconBackend(_Backend):
     """Word frequencies: wordfreq's "small" lists (~30,000-55,000 words in each of 39 alphabetic
-    languages, from Wikipedia, subtitles, news, books and the web; wordfreq 3.1, MIT code, CC-BY-SA
-    data), the evidence a detector of character n-grams lacks on one or two words ("verwilderd" is a
-    Dutch word, not a Dutch-looking string).  ``scores(text)``: p(lang) proportional to the product of
+    languages, from Wikipedia, subtitles, news, books and the web; wordfreq 3.1, Apache-2.0 code,
+    CC-BY-SA 4.0 data), the evidence a detector of character n-grams lacks on one or two words
+    ("stortinget" is a Norwegian word, not a Norwegian-looking string).  ``scores(text)``: p(lang) proportional to the product of
     (frequency of each word in lang + ``eps``) over the text's words, for texts of at most
     ``max_words`` words, and {} when no word is in any list (no evidence, not a vote against).
 
