@@ -386,6 +386,15 @@ def test_word_lists_score_short_texts_only_and_stay_silent_on_unknown_words():
     assert lexicon.scores("xqzvkw plorbt") == {}  # in no list: no evidence either way
     assert lexicon.scores("the hospital of the town") == {}  # longer than max_words: not asked
     assert lexicon.scores("mit dem Zug") and lexicon.words("l'hôpital d’été") == ["l'hôpital", "d’été"]
+    # its table holds this process's string hashes: a copy sent to another process is rebuilt there
+    import pickle
+    import subprocess
+    import sys
+
+    code = ("import pickle, sys; lexicon = pickle.loads(sys.stdin.buffer.read()); "
+            "print(max(lexicon.scores('Stortinget').items(), key=lambda kv: kv[1])[0])")
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(lexicon), capture_output=True, check=True)
+    assert out.stdout.decode().strip() == "nb"
 
 
 def test_word_lists_make_the_ensemble_surer_of_single_words():

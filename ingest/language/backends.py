@@ -351,6 +351,7 @@ class LexiconBackend(_Backend):
 
         super().__init__()
         wanted = languages or LINGUA_LANGUAGES
+        self._args = (languages, eps, max_words, cap)
         self._np = np
         self.eps = eps
         self.max_words = max_words
@@ -378,6 +379,10 @@ class LexiconBackend(_Backend):
         self._columns = columns
         self._log_eps = math.log(eps)
         self.supported = frozenset(code for codes in columns for code in codes)
+
+    def __reduce__(self):
+        # the hashes are this process's: another process (pickled to a spawned worker) rebuilds
+        return type(self), self._args
 
     def words(self, text: str) -> list[str]:
         return _LEXICON_WORD.findall(text.lower())
