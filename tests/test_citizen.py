@@ -168,10 +168,14 @@ def test_two_workers_keep_one_rate_per_host(tmp_path):
                          "--batch-size", "1", "--json", "--no-translate", "--language-backend", "langdetect",
                          "--allow-private-addresses", "--per-host-rate", "2", timeout=START_S + 120, env=CLI_ENV)
         assert result.returncode == 0, result.stderr[-3000:]
-        assert json.loads(result.stdout)["articles"] == 10
+        summary = json.loads(result.stdout)
+        # (once seen with 5 under a loaded CI machine, not reproduced: the summary, the log and the
+        # server's requests say which feed or pages went missing and why)
+        t0 = min(r.at for r in server.requests)
+        assert summary["articles"] == 10, (summary, result.stderr[-3000:],
+                                           [(round(r.at - t0, 3), r.path) for r in server.requests])
         worst = server.max_in_window(1.0)
         print(f"most requests in one second: {worst} of {server.total()}")
-        t0 = min(r.at for r in server.requests)
         assert worst <= 2, [(round(r.at - t0, 3), r.path) for r in sorted(server.requests, key=lambda r: r.at)]
         assert server.count("/robots.txt") == 1  # once for the run, not once per worker
 
