@@ -377,7 +377,6 @@ class LexiconBackend(_Backend):
         # frequency class i of wordfreq's lists is a frequency of 10 ** (-i / 100): store its log
         self._logf = (np.concatenate(classes)[order] * np.float32(-math.log(10) / 100)).astype(np.float32)
         self._columns = columns
-        self._log_eps = math.log(eps)
         self.supported = frozenset(code for codes in columns for code in codes)
 
     def __reduce__(self):
@@ -400,7 +399,7 @@ class LexiconBackend(_Backend):
         eps, cap = self.eps, self.cap
         loglik = np.zeros(len(self._columns))
         for a, b in zip(lo.tolist(), hi.tolist()):
-            found = np.full(len(self._columns), self._log_eps)
+            found = np.full(len(self._columns), math.log(eps))
             for column, logf in zip(self._column[a:b].tolist(), self._logf[a:b].tolist()):
                 found[column] = math.log(min(math.exp(logf), cap) + eps)
             loglik += found
