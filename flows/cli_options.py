@@ -57,7 +57,8 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
                           "fastText + py3langid + lingua's low-accuracy models pooled, word lists for 1-3 "
                           "words; the most accurate on sentences and single words, ~300 MB shared by all "
                           "workers (~380 MB in a 2-worker run). lingua: lingua's high-accuracy models "
-                          "checking langdetect; a little better on single words, ~1.2 GB and 16-23 s to load. "
+                          "checking langdetect; better on the languages langdetect lacks (Basque, Bosnian, ...), ~1.2 GB "
+                          "and 16-23 s to load. "
                           "langdetect: ~110 MB and the fastest, less accurate on short text")
     run.add_argument("--languages", type=languages, metavar="CODES",
                      help="comma-separated ISO 639-1 codes the ensemble tells apart, e.g. en,de,fr "
