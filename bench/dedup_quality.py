@@ -366,7 +366,8 @@ def main() -> None:
     print(f"gold: {len(gold_near)} near-copy pairs ({len(natural)} natural), {len(story_pairs)} same-story "
           f"pairs, {len(gold_story)} story pairs after closure; {len(all_uris) * (len(all_uris) - 1) // 2:,} pairs")
 
-    off = settings.replace(story_threshold=1.0, story_weak_threshold=1.0, story_crosslingual_threshold=1.0,
+    off = settings.replace(story_threshold=1.0, story_weak_threshold=1.0, story_bridge_threshold=1.0,
+                           story_bridge_weak_threshold=1.0, story_crosslingual_threshold=1.0,
                            story_crosslingual_cjk_threshold=1.0, story_crosslingual_e5_threshold=1.0,
                            story_names_numbers_threshold=1.0)  # the story level off: near copies alone
     labels, secs = run_index(docs, off)
@@ -384,7 +385,7 @@ def main() -> None:
     labels, secs, index, articles = run_index(docs, settings, keep=True)
     pred = clusters_to_pairs(labels)
     p, r, f, tp, fp, fn = prf(pred, gold_story, ignore)
-    print(f"\nLEVEL 2 stories (threshold {settings.story_threshold}, window {settings.story_window_days} days): "
+    print(f"\nLEVEL 2 stories (thresholds {settings.story_threshold} / bridge {settings.story_bridge_threshold}, window {settings.story_window_days} days): "
           f"precision {p:.3f} recall {r:.3f} F1 {f:.3f}  (tp {tp}, fp {fp}, fn {fn}; {secs:.1f}s)")
     only = story_pairs - gold_near
     sp, sr, sf, stp, sfp, sfn = prf(pred - gold_near, gold_story - gold_near, ignore)

@@ -92,7 +92,11 @@ def add_run_arguments(run: argparse.ArgumentParser, output_options: bool = True)
     run.add_argument("--near-duplicate-threshold", type=fraction, metavar="X",
                      help=f"similarity for near copies (default: {_settings_default('near_duplicate_threshold')})")
     run.add_argument("--story-threshold", type=fraction, metavar="X",
-                     help=f"similarity for same-story reports (default: {_settings_default('story_threshold')})")
+                     help="similarity for same-story reports in one language, compared with one embedding model "
+                          f"(default: {_settings_default('story_threshold')})")
+    run.add_argument("--story-bridge-threshold", type=fraction, metavar="X",
+                     help="the same for two reports in a bridge language (English by default), compared with both "
+                          f"models (default: {_settings_default('story_bridge_threshold')})")
     run.add_argument("--story-crosslingual-threshold", type=fraction, metavar="X",
                      help="same-story embedding similarity across languages (USE) "
                           f"(default: {_settings_default('story_crosslingual_threshold')})")
@@ -208,6 +212,7 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "state_dir": args.state_dir,
         "near_duplicate_threshold": args.near_duplicate_threshold,
         "story_threshold": args.story_threshold,
+        "story_bridge_threshold": args.story_bridge_threshold,
         "story_crosslingual_threshold": args.story_crosslingual_threshold,
         "story_window_days": args.story_window_days,
         "max_document_bytes": args.max_document_bytes,
@@ -223,6 +228,10 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
         "sources_file": args.sources_file,
         "progress": not getattr(args, "quiet", False),
     }
+    # a strong threshold given below its weak one's default takes the weak one down with it
+    for strong, weak in (("story_threshold", "story_weak_threshold"), ("story_bridge_threshold", "story_bridge_weak_threshold")):
+        if values[strong] is not None and values[strong] < _settings_default(weak):
+            values[weak] = values[strong]
     return Settings.from_mapping({k: v for k, v in values.items() if v is not None})
 
 

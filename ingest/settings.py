@@ -84,8 +84,11 @@ class Settings:
     # dedup
     near_duplicate_threshold: float = 0.6  # MinHash max(Jaccard, containment) for a near copy
     # same comparison language: score = w * lexical cosine + (1 - w) * embedding cosine (docs/dedup.md)
-    story_threshold: float = 0.49  # a link on its own joins two stories
-    story_weak_threshold: float = 0.465  # a weak link: two of them between two stories join them
+    story_threshold: float = 0.46  # a link on its own joins two stories (one embedding model, or none)
+    story_weak_threshold: float = 0.44  # a weak link: two of them between two stories join them
+    # the same, for two articles of one bridge language, compared with both models (their mean)
+    story_bridge_threshold: float = 0.49
+    story_bridge_weak_threshold: float = 0.465
     story_lexical_weight: float = 0.6  # w above
     story_title_weight: float = 0.1  # the titles' share of a same-language score (their cosine, 0 if one has none)
     # different languages: embedding cosine + 0.1 * names/numbers cosine (strong links only)
@@ -160,15 +163,16 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise SettingsError(f"{f.name} must be a finite number, got {value}")
-        for name in ("near_duplicate_threshold", "story_threshold", "story_weak_threshold", "story_lexical_weight",
-                     "story_title_weight",
+        for name in ("near_duplicate_threshold", "story_threshold", "story_weak_threshold", "story_bridge_threshold",
+                     "story_bridge_weak_threshold", "story_lexical_weight", "story_title_weight",
                      "story_crosslingual_threshold", "story_crosslingual_cjk_threshold",
                      "story_crosslingual_e5_threshold", "story_names_numbers_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise SettingsError(f"{name} must be in (0, 1], got {getattr(self, name)}")
-        if self.story_weak_threshold > self.story_threshold:
-            raise SettingsError(f"story_weak_threshold ({self.story_weak_threshold}) must not exceed story_threshold "
-                                f"({self.story_threshold})")
+        for weak, strong in (("story_weak_threshold", "story_threshold"),
+                             ("story_bridge_weak_threshold", "story_bridge_threshold")):
+            if getattr(self, weak) > getattr(self, strong):
+                raise SettingsError(f"{weak} ({getattr(self, weak)}) must not exceed {strong} ({getattr(self, strong)})")
         if not self.story_window_days > 0:
             raise SettingsError(f"story_window_days must be positive, got {self.story_window_days}")
         if not self.extraction_timeout_s > 0:

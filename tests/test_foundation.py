@@ -185,3 +185,16 @@ def test_fast_extraction_is_trafilaturas_fast_mode_and_still_extracts(monkeypatc
     assert calls[-2:] == [False, True]  # (a first call may be the process's warm-up)
     args = build_parser().parse_args(["run", "x", "--out", "o", "--fast-extraction"])
     assert settings_from_args(args).extraction_fast is True
+
+
+def test_story_thresholds_from_the_command_line_take_their_weak_links_along():
+    """A strong threshold below its weak link's default is not an error: the weak one follows it."""
+    from flows.cli import build_parser, settings_from_args
+
+    args = build_parser().parse_args(["run", "x", "--out", "o", "--story-threshold", "0.3",
+                                      "--story-bridge-threshold", "0.4"])
+    s = settings_from_args(args)
+    assert (s.story_threshold, s.story_weak_threshold) == (0.3, 0.3)
+    assert (s.story_bridge_threshold, s.story_bridge_weak_threshold) == (0.4, 0.4)
+    s = settings_from_args(build_parser().parse_args(["run", "x", "--out", "o", "--story-threshold", "0.6"]))
+    assert s.story_threshold == 0.6 and s.story_weak_threshold < 0.6

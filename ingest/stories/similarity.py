@@ -20,6 +20,8 @@ has no title (``t`` = ``story_title_weight``: headlines name the event where bod
 topic; on the SemEval dev pairs it lifted the pair AUC from 0.937 to 0.943).  A *strong* link
 (``score >= story_threshold``) joins two stories by itself; a *weak* one
 (``>= story_weak_threshold``) only when a second link between the same two stories confirms it.
+The score with both models (their mean) is another function than the score with one, so it has
+its own pair of thresholds, ``story_bridge_threshold`` and ``story_bridge_weak_threshold``.
 
 Different languages: ``score = embedding + 0.1 * names/numbers cosine``, a strong link at
 ``story_crosslingual_threshold`` (USE; ``story_crosslingual_cjk_threshold`` when one side is
@@ -157,10 +159,11 @@ def link(a: Side, b: Side, s) -> tuple[int, float]:
     """(STRONG, WEAK or 0, score) of two articles inside each other's time window; ``s``: Settings.
     Symmetric: ``link(a, b) == link(b, a)``."""
     lex, nn, shared, titles = lexical_cosines(a.vec, b.vec)
+    two_models = False
     if a.use is not None and b.use is not None:
         emb, model = float(a.use @ b.use), "use"
         if a.lang == b.lang and a.e5 is not None and b.e5 is not None:  # two models: their mean
-            emb = 0.5 * (emb + float(a.e5 @ b.e5))
+            emb, two_models = 0.5 * (emb + float(a.e5 @ b.e5)), True
     elif a.e5 is not None and b.e5 is not None:
         emb, model = float(a.e5 @ b.e5), "e5"
     else:
@@ -171,9 +174,11 @@ def link(a: Side, b: Side, s) -> tuple[int, float]:
         # the headlines' own say (one report's event, not its topic); a missing title counts as
         # no agreement: without that evidence a pair needs a higher score (story_threshold / (1 - t))
         score = (1.0 - s.story_title_weight) * score + s.story_title_weight * (titles or 0.0)
-        if score >= s.story_threshold:
+        strong, weak = ((s.story_bridge_threshold, s.story_bridge_weak_threshold) if two_models
+                        else (s.story_threshold, s.story_weak_threshold))
+        if score >= strong:
             return STRONG, score
-        return (WEAK if score >= s.story_weak_threshold else 0), score
+        return (WEAK if score >= weak else 0), score
     if model is None:
         ok = shared >= MIN_SHARED_NAMES_NUMBERS and nn >= s.story_names_numbers_threshold
         return (STRONG if ok else 0), nn
