@@ -57,6 +57,29 @@ def test_a_dead_worker_is_a_retryable_os_error_and_the_pool_recovers(tmp_path):
     assert result.counts["inputs"] == len(batch.items) > 0
 
 
+@pytest.mark.timeout(120)
+def test_a_pool_with_a_dead_worker_is_ended_without_waiting_for_it(tmp_path):
+    """``shutdown()`` (also run at exit) and a settings change end a pool whose worker died by
+    killing it: a broken pool's own shutdown can join a worker that is never told to stop."""
+    import threading
+    import time
+
+    settings = Settings(out=str(tmp_path / "out"), workers=2, translate=False, language_backend="langdetect")
+    for end in (workers.shutdown, lambda: workers.pool(settings.replace(workers=1))):
+        executor = workers.pool(settings)
+        assert executor.submit(os.getpid).result(timeout=60) > 0
+        victim = next(p for p in workers.pool_processes(executor) if p.is_alive())
+        victim.kill()
+        victim.join(10)
+        done = threading.Event()
+        threading.Thread(target=lambda: (end(), done.set()), daemon=True).start()
+        started = time.monotonic()
+        assert done.wait(60), "ending a pool with a dead worker hung"
+        assert time.monotonic() - started < 30
+        assert all(not p.is_alive() for p in workers.pool_processes(executor))
+        workers.shutdown()
+
+
 @pytest.mark.skipif(not FORKSERVER, reason="models are shared through the fork server on Linux")
 def test_workers_share_the_fork_servers_lingua_models(tmp_path):
     settings = Settings(out=str(tmp_path / "out"), workers=2, translate=False,

@@ -92,7 +92,7 @@ def pool(settings: Settings) -> ProcessPoolExecutor:
     key = _key(settings)
     with _lock:
         if _pool is not None and _pool_key != key:
-            _pool.shutdown(wait=True, cancel_futures=True)
+            _close(_pool)
             _pool = None
         if _pool is None:
             _pool = ProcessPoolExecutor(settings.workers, mp_context=_context(settings), initializer=_worker_init)
@@ -139,8 +139,27 @@ def abort() -> None:
     global _pool, _pool_key
     with _lock:
         executor, _pool, _pool_key = _pool, None, None
-    if executor is None:
-        return
+    if executor is not None:
+        _kill(executor)
+
+
+def _close(executor: ProcessPoolExecutor) -> None:
+    """Shut a pool down, waiting for its workers; a pool with a dead worker (broken, or about to
+    be) is killed instead: its shutdown can join a worker that is never told to stop."""
+    if any(not _alive(process) for process in pool_processes(executor)):
+        _kill(executor)
+    else:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _alive(process) -> bool:
+    try:
+        return process.is_alive()
+    except (OSError, ValueError, AssertionError):  # closed, or not this process's child
+        return False
+
+
+def _kill(executor: ProcessPoolExecutor) -> None:
     processes = pool_processes(executor)
     for process in processes:
         try:
@@ -172,7 +191,7 @@ def shutdown() -> None:
     global _pool, _pool_key
     with _lock:
         if _pool is not None:
-            _pool.shutdown(wait=True, cancel_futures=True)
+            _close(_pool)
             _pool, _pool_key = None, None
 
 
