@@ -349,6 +349,48 @@ def test_rollback_forgets_uncommitted_assignments(tmp_path, settings):
     assert _count(tmp_path, "docs") == 2
 
 
+def test_rolled_back_docs_leave_nothing_in_the_decoded_row_cache(tmp_path, settings):
+    """A rolled-back doc's id is given out again: its decoded row (kept for later candidates) must
+    go with it, or the next article with that id would be compared as the old one."""
+    with StoryIndex(str(tmp_path), settings) as index:
+        index.assign([make("rail", RAIL)])
+        index.commit()
+        index.assign([make("weather", WEATHER), make("weather-copy", WEATHER + " Updated.")])
+        assert index.store._decoded  # the first weather article was decoded as a candidate
+        index.rollback()
+        assert not index.store._decoded
+        budget, copy = make("budget", BUDGET), make("weather-copy-2", WEATHER + " Updated again.")
+        index.assign([budget])  # takes the rolled-back weather article's id
+        index.assign([copy])
+        index.commit()
+    assert copy.duplicate_of is None and budget.duplicate_of is None
+
+
+def test_lexical_cosines_are_symmetric_and_match_a_direct_computation():
+    import math
+
+    import numpy as np
+
+    from ingest.stories.similarity import lexical_cosines, lexical_terms, lexical_vector
+
+    a = lexical_vector(lexical_terms(RAIL + " Norbridge 38 billion", "Rail line reopens", "en"))
+    b = lexical_vector(lexical_terms(WEATHER + " Norbridge 38 billion rail", "Rail storm", "en"))
+    assert lexical_cosines(a, b) == lexical_cosines(b, a)
+    words, nn, shared, titles = lexical_cosines(a, b)
+
+    def direct(kinds):
+        wa = {int(i): float(w) for i, w in zip(a.ids, a.weights) if int(i) & 3 in kinds}
+        wb = {int(i): float(w) for i, w in zip(b.ids, b.weights) if int(i) & 3 in kinds}
+        dot = sum(w * wb[i] for i, w in wa.items() if i in wb)
+        return dot / (math.sqrt(sum(w * w for w in wa.values())) * math.sqrt(sum(w * w for w in wb.values())))
+
+    assert words == pytest.approx(direct({0})) and titles == pytest.approx(direct({3}))
+    common = set(a.ids.tolist()) & set(b.ids.tolist())
+    named = [i for i in common if i & 3 in (1, 2)]
+    assert nn == pytest.approx(direct({1, 2})) and nn > 0
+    assert shared == (len(named) if any(i & 3 == 2 for i in common) else 0)
+
+
 def test_index_built_with_other_parameters_is_refused(tmp_path, settings):
     from ingest.stories.store import IndexMismatch
 

@@ -15,7 +15,7 @@ Term ids: a typed token (``w:`` content word, ``e:`` name, ``n:`` number, ``t:``
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -100,6 +100,16 @@ class StoryVector:
     ids: np.ndarray  # int32 term ids, sorted
     weights: np.ndarray  # L2 norm 1 over all kept terms
     keys: list[int]  # ids to post in / query the inverted index
+    _parts: tuple | None = field(default=None, repr=False, compare=False)
+
+    def parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(weights as float64, type code of each id, squared norm per type code), computed once:
+        a stored vector is compared with many articles."""
+        if self._parts is None:
+            w = self.weights.astype(np.float64)
+            kind = (self.ids & 3).astype(np.intp)
+            self._parts = (w, kind, np.bincount(kind, weights=w * w, minlength=4))
+        return self._parts
 
     def to_blob(self) -> bytes:
         return self.ids.astype("<i4").tobytes() + self.weights.astype("<f2").tobytes()

@@ -120,26 +120,28 @@ def lexical_cosines(a: StoryVector, b: StoryVector) -> tuple[float, float, int, 
     shared (0 unless one of them is a number), cosine over the titles' words (None unless both
     have a title)).  Names count
     once, as words: counting them again as names let two reports about the same companies but
-    different events look alike (measured: precision 0.915 -> 0.948 on the dev set)."""
+    different events look alike (measured: precision 0.915 -> 0.948 on the dev set).
+
+    Symmetric to the bit: the shared ids are taken in id order from either side, and the sums run
+    in that order."""
     if len(a.ids) == 0 or len(b.ids) == 0:
         return 0.0, 0.0, 0, None
-    common, ia, ib = np.intersect1d(a.ids, b.ids, assume_unique=True, return_indices=True)
-    wa = a.weights.astype(np.float64)
-    wb = b.weights.astype(np.float64)
-    prod = wa[ia] * wb[ib]
-    kind_c = common & _TYPE_MASK
-    ka = a.ids & _TYPE_MASK
-    kb = b.ids & _TYPE_MASK
+    wa, ka, na = a.parts()
+    wb, _, nb = b.parts()
+    pos = np.searchsorted(b.ids, a.ids)
+    pos[pos == len(b.ids)] = 0
+    hit = b.ids[pos] == a.ids
+    kind = ka[hit]
+    dots = np.bincount(kind, weights=wa[hit] * wb[pos[hit]], minlength=4)
+    counts = np.bincount(kind, minlength=4)
 
-    def cos(mask_c, mask_a, mask_b) -> float:
-        na = math.sqrt(float((wa[mask_a] ** 2).sum()))
-        nb = math.sqrt(float((wb[mask_b] ** 2).sum()))
-        return float(prod[mask_c].sum()) / (na * nb) if na > 0 and nb > 0 else 0.0
+    def cos(dot: float, x: float, y: float) -> float:
+        return float(dot) / (math.sqrt(x) * math.sqrt(y)) if x > 0 and y > 0 else 0.0
 
-    words_cos = cos(kind_c == 0, ka == 0, kb == 0)
-    nn = cos((kind_c == 1) | (kind_c == 2), (ka == 1) | (ka == 2), (kb == 1) | (kb == 2))
-    shared = int(((kind_c == 1) | (kind_c == 2)).sum()) if (kind_c == 2).any() else 0
-    titles = cos(kind_c == 3, ka == 3, kb == 3) if (ka == 3).any() and (kb == 3).any() else None
+    words_cos = cos(dots[0], na[0], nb[0])
+    nn = cos(dots[1] + dots[2], na[1] + na[2], nb[1] + nb[2])
+    shared = int(counts[1] + counts[2]) if counts[2] else 0
+    titles = cos(dots[3], na[3], nb[3]) if na[3] > 0 and nb[3] > 0 else None
     return words_cos, nn, shared, titles
 
 

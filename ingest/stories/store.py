@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ EXACT_SEARCH_LIMIT = 20_000  # below this many vectors the neighbour search is e
 DB_NAME = "dedup.sqlite"
 UNDATED_BUCKET = -1
 _CHUNK = 500  # SQLite variables per IN (...) query
+DECODED_CACHE = 4096  # decoded candidate rows kept (~10 KB each)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -167,6 +169,7 @@ class DedupStore:
         self.bucket_seconds = float(self._meta("bucket_seconds"))
         self.use = _Vectors(512)
         self.e5 = _Vectors(384)
+        self._decoded: OrderedDict[int, tuple] = OrderedDict()  # doc id -> (minhash, vec, use, e5)
         self._load_vectors()
 
     # -- meta ----------------------------------------------------------------------------------
@@ -249,22 +252,41 @@ class DedupStore:
                     "ORDER BY doc DESC LIMIT ?)")
             for t in terms:
                 args += [t, buckets[0], buckets[1], per_term, t, UNDATED_BUCKET, per_term]
-        counts: dict[int, int] = {}
-        for (doc,) in self.conn.execute(" UNION ALL ".join([part] * len(terms)), args):
-            counts[doc] = counts.get(doc, 0) + 1
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [doc for doc, _ in ranked[:limit]]
+        union = " UNION ALL ".join([part] * len(terms))
+        rows = self.conn.execute(f"SELECT doc FROM ({union}) GROUP BY doc ORDER BY COUNT(*) DESC, doc LIMIT ?",
+                                 (*args, limit))
+        return [doc for (doc,) in rows]
 
     def docs(self, ids: list[int]) -> list[DocRow]:
+        """The candidates' rows.  Their signature and vectors never change once stored: the last
+        ``DECODED_CACHE`` decoded ones are kept (with the lexical vector's norms), as the same
+        recent docs are candidates of many articles."""
         out = []
+        cache = self._decoded
         for i in range(0, len(ids), _CHUNK):
             chunk = ids[i:i + _CHUNK]
-            rows = self.conn.execute(
-                "SELECT id, article_id, cur_story, ts, lang, n_shingles, minhash, vec, use, e5 "
-                f"FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-            for r in rows:
-                out.append(DocRow(r[0], r[1], r[2], r[3], r[4], r[5], np.frombuffer(r[6], dtype="<u4"),
-                                  StoryVector.from_blob(r[7]), _unblob(r[8]), _unblob(r[9])))
+            known = [d for d in chunk if d in cache]
+            unknown = [d for d in chunk if d not in cache]
+            rows = []
+            if known:
+                rows += [(r, None) for r in self.conn.execute(
+                    "SELECT id, article_id, cur_story, ts, lang, n_shingles "
+                    f"FROM docs WHERE id IN ({','.join('?' * len(known))})", known)]
+            if unknown:
+                rows += [(r[:6], r[6:]) for r in self.conn.execute(
+                    "SELECT id, article_id, cur_story, ts, lang, n_shingles, minhash, vec, use, e5 "
+                    f"FROM docs WHERE id IN ({','.join('?' * len(unknown))})", unknown)]
+            for r, blobs in rows:
+                if blobs is None:
+                    heavy = cache[r[0]]
+                    cache.move_to_end(r[0])
+                else:
+                    heavy = (np.frombuffer(blobs[0], dtype="<u4"), StoryVector.from_blob(blobs[1]),
+                             _unblob(blobs[2]), _unblob(blobs[3]))
+                    cache[r[0]] = heavy
+                    if len(cache) > DECODED_CACHE:
+                        cache.popitem(last=False)
+                out.append(DocRow(*r, *heavy))
         out.sort(key=lambda d: d.id)
         return out
 
@@ -373,6 +395,7 @@ class DedupStore:
     def rollback(self) -> None:
         """Forget everything since the last commit (also the vectors added to the neighbour search)."""
         self.conn.rollback()
+        self._decoded.clear()  # ids of docs rolled back are given out again
         self.use.rollback()
         self.e5.rollback()
         self.n_docs = int(self._meta("n_docs") or 0)
