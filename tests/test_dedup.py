@@ -391,6 +391,18 @@ def test_lexical_cosines_are_symmetric_and_match_a_direct_computation():
     assert shared == (len(named) if any(i & 3 == 2 for i in common) else 0)
 
 
+def test_a_lexical_vector_compares_the_same_fresh_and_read_back():
+    """The article being placed is compared with its fresh vector, stored ones as read back: both
+    must give the same cosines, or a link would depend on which article came later."""
+    from ingest.stories.signatures import StoryVector
+    from ingest.stories.similarity import lexical_cosines, lexical_terms, lexical_vector
+
+    a = lexical_vector(lexical_terms(RAIL, "Rail line reopens", "en"))
+    b = lexical_vector(lexical_terms(RAIL_REWRITE, "City backs rail plan", "en"))
+    stored_a, stored_b = (StoryVector.from_blob(v.to_blob()) for v in (a, b))
+    assert lexical_cosines(a, stored_b) == lexical_cosines(stored_a, b) == lexical_cosines(stored_a, stored_b)
+
+
 def test_index_built_with_other_parameters_is_refused(tmp_path, settings):
     from ingest.stories.store import IndexMismatch
 

@@ -108,7 +108,9 @@ def lexical_vector(terms: dict[int, int]) -> StoryVector:
     kept = order[np.argsort(tids[order], kind="stable")]
     weights = w[kept]
     weights /= np.linalg.norm(weights) or 1.0
-    return StoryVector(tids[kept].astype(np.int32), weights.astype(np.float32), keys)
+    # rounded as stored (float16), so that a vector compares the same whether it was just computed or
+    # read back from the index: a link must not depend on which of its two articles came later
+    return StoryVector(tids[kept].astype(np.int32), weights.astype(np.float16).astype(np.float32), keys)
 
 
 def lexical_terms(text: str, title: str | None, language: str, text_words: list[str] | None = None) -> dict:
