@@ -17,6 +17,10 @@ Measures, per dataset and split:
   gold day (pages with a gold date); ``date_utc`` the same for the UTC day that is stored;
 - authors: the set of names (split on , ; | & and/und/y/et, case-folded) equals the gold set
   (pages with gold authors); ``authors_all`` also counts pages whose gold says "no author";
+- ``--date-ceiling``: how often the gold day is among *any* date the page's machine-readable
+  signals give (every JSON-LD date field, every date/time ``<meta>``, every ``datetime``
+  attribute, each read in any offset within 12 hours, plus htmldate's original and latest date
+  and a date in the URL): the score of a rule that always picked the right one of them;
 - ms/page: CPU time (``time.process_time``) of the whole HTML extraction (parse, body, metadata)
   in one process: ``old`` is trafilatura.bare_extraction with its metadata, as before issue 21;
   ``new`` is ``ingest.extract``'s HTML path.
@@ -136,6 +140,80 @@ def new_metadata(html: str, url: str | None, now: datetime) -> dict:
             "title_source": md.title_source, "date_source": md.published_source}
 
 
+def _markup_dates(tree) -> list[tuple[str, datetime]]:
+    """(field, value) for every date the page's markup states: JSON-LD keys holding "date",
+    ``<meta>`` whose name/property/itemprop holds date/time/published/modified, ``datetime``
+    attributes."""
+    from ingest.extract.metadata import parse_date
+
+    found: list[tuple[str, str]] = []
+
+    def walk(node, depth=0):
+        if depth > 12:
+            return
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and "date" in key.lower():
+                    found.append((key, value))
+                else:
+                    walk(value, depth + 1)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, depth + 1)
+
+    for script in tree.xpath('//script[contains(@type, "ld+json")]'):
+        try:
+            walk(json.loads(script.text or ""))
+        except ValueError:
+            continue
+    for meta in tree.xpath("//meta[@content]"):
+        key = " ".join(meta.get(a) or "" for a in ("name", "property", "itemprop")).lower()
+        if re.search(r"date|time|published|modified|created", key):
+            found.append((key, meta.get("content")))
+    found.extend(("datetime", e.get("datetime")) for e in tree.xpath("//*[@datetime]"))
+    out = []
+    for key, value in found:
+        dt, _ = parse_date(value)
+        if dt is not None:
+            out.append((key, dt))
+    return out
+
+
+def date_ceiling(pages: list[dict]) -> None:
+    """Print how often the gold day is among the page's machine-readable dates (see the module doc)."""
+    from datetime import timedelta
+
+    from htmldate import find_date
+    from trafilatura import load_html
+
+    from ingest.extract.metadata import _url_date
+
+    n = hit = only_modified = 0
+    for p in pages:
+        if p["dataset"] != "trafilatura_eval" or not p["date"]:
+            continue
+        n += 1
+        tree = load_html(p["html"])
+        marked = _markup_dates(tree)
+        days = {(dt + timedelta(hours=h)).date().isoformat() for _, dt in marked for h in (-12, 0, 12)}
+        for original in (True, False):
+            try:
+                found = find_date(load_html(p["html"]), url=p["url"], original_date=original, extensive_search=True)
+            except Exception:  # noqa: BLE001 - a heuristic's failure is a miss here
+                found = None
+            if found:
+                days.add(found)
+        url_day = _url_date(p["url"])
+        if url_day is not None:
+            days.add(url_day.date().isoformat())
+        hit += p["date"] in days
+        gold_fields = {k for k, dt in marked if dt.date().isoformat() == p["date"]}
+        if gold_fields and all("modif" in k.lower() for k in gold_fields):
+            only_modified += 1
+    print(f"date ceiling over {n} pages with a gold date: the gold day is among the page's machine-readable "
+          f"dates on {hit} ({hit / n:.3f}); on {only_modified} of them only a modification-date field names it")
+
+
 def time_old(html: str, url: str | None) -> None:
     old_metadata(html, url)
 
@@ -174,6 +252,8 @@ def main() -> None:
     ap.add_argument("--timing-only", action="store_true", help="only the ms/page measurement")
     ap.add_argument("--every", type=int, default=1, help="use every Nth page (a quicker measurement)")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--date-ceiling", action="store_true",
+                    help="also print how often any machine-readable date of the page is the gold day")
     args = ap.parse_args()
     import logging
 
@@ -222,6 +302,8 @@ def main() -> None:
                 print("DATE  ", p["split"], p["name"], p["date"], "->", r["day"], r["date_source"])
             if "author" in args.show and p["author"] and author_set(p["author"]) != author_set(r["authors"]):
                 print("AUTHOR", p["split"], p["name"], repr(p["author"]), "->", r["authors"])
+    if args.date_ceiling:
+        date_ceiling(pages)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=1)
