@@ -209,6 +209,10 @@ def main() -> None:
             print(f"  {done:>7,} indexed: last {block:,} in {dt:.1f}s wall, {dc:.1f}s CPU "
                   f"({1000 * dc / block:.2f} ms CPU per article, generation and features included)", flush=True)
             t_block, c_block = time.perf_counter(), time.process_time()
+    # a story id written earlier may have been merged into another since: resolve it, as a reader
+    # of the Parquet does with story_merges (README)
+    current = {old: new for old, new, _ in index.story_merges()}
+    assigned = {i: (current.get(s, s), level) for i, (s, level) in assigned.items()}
     index.close()
     total = time.perf_counter() - t_all - t_gen
     cpu = time.process_time() - c_all - c_gen

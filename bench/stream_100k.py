@@ -253,8 +253,15 @@ def main() -> int:
         checkpoints: list[tuple[int, float, int, int]] = []
         begun = time.perf_counter()
 
+        every = max(1000, args.n // 20)
+
         def progress(summary) -> None:
             checkpoints.append((summary.inputs, time.perf_counter() - begun, sampler.last_self, sampler.last_pss))
+            if summary.inputs // every > (checkpoints[-2][0] if len(checkpoints) > 1 else 0) // every:
+                # a line along the way, so that a run cut short still shows how memory went
+                print(f"  {summary.inputs:>9,} done after {checkpoints[-1][1]:7.1f}s: whole run "
+                      f"{sampler.last_pss / 1024:.0f} MB PSS now, {sampler.peak_pss / 1024:.0f} MB peak",
+                      file=sys.stderr, flush=True)
 
         install_language_stub(args.language_stub)
         executor = None
