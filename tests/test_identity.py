@@ -148,6 +148,23 @@ def test_empty_jsonl_office_files_and_a_symlink_loop_are_rejects_and_the_run_com
     assert summary.inputs == 6 and summary.balanced
 
 
+def test_a_directory_with_nothing_to_ingest_is_warned_about(tmp_path, caplog):
+    from ingest.sources.loaders import plan
+
+    empty, hidden, full = tmp_path / "empty", tmp_path / "hidden", tmp_path / "full"
+    for d in (empty, hidden, full):
+        d.mkdir()
+    (hidden / "_notes.bak").write_text("skipped by name", encoding="utf-8")
+    (hidden / ".cache").write_text("skipped by name", encoding="utf-8")
+    (full / "ok.txt").write_text("A title\n" + body(3), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="ingest.sources.loaders"):
+        items = list(plan([str(empty), str(hidden), str(full)], settings(tmp_path / "out")))
+    assert [Path(i.location).name for i in items] == ["ok.txt"]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warned == [f"{empty}: nothing to ingest in this directory (it is empty)",
+                      f"{hidden}: nothing to ingest in this directory (only hidden or _-prefixed entries)"]
+
+
 # --- one writer per output ----------------------------------------------------------------------
 
 def test_a_second_run_with_another_state_dir_fails_clearly_and_writes_nothing(tmp_path):

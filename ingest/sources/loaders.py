@@ -100,7 +100,9 @@ def plan(sources: Iterable[str], settings: Settings) -> Iterator[WorkItem]:
             raise SourceError(f"no such file or directory: {source}")
         if path.is_dir():
             skipped: list[str] = []
+            items = 0
             for child in sorted(_walk(path, skipped)):
+                items += 1  # every entry but a _-prefixed one (taken back below) becomes an item
                 try:
                     resolved = str(child.resolve(strict=True))
                 except (RuntimeError, OSError):  # a symlink loop, a dangling link, a vanished file
@@ -113,12 +115,16 @@ def plan(sources: Iterable[str], settings: Settings) -> Iterator[WorkItem]:
                 if kind is None:
                     if child.name.startswith("_"):
                         skipped.append(child.name)
+                        items -= 1
                         continue
                     kind = "unsupported"
                 yield WorkItem(kind, resolved)
             if skipped:
                 logger.info("%s: %d hidden or _-prefixed entries skipped (e.g. %s)", path, len(skipped),
                             ", ".join(skipped[:3]))
+            if not items:
+                logger.warning("%s: nothing to ingest in this directory%s", path,
+                               " (only hidden or _-prefixed entries)" if skipped else " (it is empty)")
         else:
             # a file named explicitly is always an input; unknown suffixes are sniffed at load time
             yield WorkItem(classify_path(path) or "sniff", str(path.resolve()))
