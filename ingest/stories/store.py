@@ -13,15 +13,20 @@ compressed: one lookup resolves any id ever written), ``weak_links`` (pairs of d
 story link), ``bands`` (LSH band key -> doc), ``postings`` (salient term, time bucket -> doc),
 ``meta`` (schema, MinHash parameters, embedding models).
 
-The embeddings are also held in an in-memory nearest-neighbour index per model (``usearch``),
-rebuilt from the ``docs`` table when the store opens, so it is exactly as durable as the
-committed transaction (``rollback`` removes what was added since the last commit).
+The embeddings are also held in an in-memory nearest-neighbour index per model (``usearch``).
+The ``docs`` table is the truth: ``close`` saves each index beside the database (atomically, only
+committed vectors), and the next open loads that file and brings it up to the committed docs
+(adds what a run that ended without ``close`` committed, drops keys the database lacks); without
+a usable file the index is rebuilt from ``docs``, which costs ~1-2 ms of CPU per vector (minutes
+at 100,000 articles).  So the index is exactly as durable as the committed transaction
+(``rollback`` removes what was added since the last commit).
 """
 from __future__ import annotations
 
 import logging
 import os
 import sqlite3
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -147,6 +152,27 @@ class _Vectors:
             self.index.remove(self.added)
         self.added.clear()
 
+    def load(self, path: str) -> bool:
+        """Load a saved index; False (and an empty index) when the file is missing or unusable."""
+        if not os.path.exists(path):
+            return False
+        try:
+            self.index.load(path)
+            if self.index.ndim != self.ndim:
+                raise ValueError(f"{self.index.ndim} dimensions, expected {self.ndim}")
+            return True
+        except (OSError, RuntimeError, ValueError) as exc:
+            logger.warning("story index: could not load %s (%s); rebuilding it from the database", path, exc)
+            self.index.reset()
+            return False
+
+    def save(self, path: str) -> None:
+        """Write the committed vectors to ``path`` atomically (a crash leaves the old file or none)."""
+        self.rollback()  # nothing uncommitted goes to disk
+        tmp = path + ".tmp"
+        self.index.save(tmp)
+        os.replace(tmp, path)
+
 
 class DedupStore:
     def __init__(self, state_dir: str | None, bucket_seconds: float, models: str = "") -> None:
@@ -203,9 +229,40 @@ class DedupStore:
     def models(self) -> str:
         return self._meta("models") or ""
 
+    def _vector_files(self) -> list[tuple[str, _Vectors, str]]:
+        """(column, index, saved file) per model; the file name carries a token made with this
+        database, so a file left beside a database made later is never taken for its own."""
+        if self.path == ":memory:":
+            return []
+        token = self._meta("vectors_token")
+        if token is None:
+            token = uuid.uuid4().hex[:16]
+            self.conn.execute("INSERT INTO meta (key, value) VALUES ('vectors_token', ?)", (token,))
+            self.conn.commit()
+        base = os.path.dirname(self.path)
+        return [(column, vectors, os.path.join(base, f"vectors-{column}-{token}.usearch"))
+                for column, vectors in (("use", self.use), ("e5", self.e5))]
+
     def _load_vectors(self) -> None:
-        """Rebuild the in-memory neighbour indexes from the committed docs."""
+        """Load the saved neighbour indexes and bring them up to the committed docs, or rebuild them
+        from the committed docs."""
+        self._files = self._vector_files()
+        files = {column: path for column, _, path in self._files}
         for column, vectors in (("use", self.use), ("e5", self.e5)):
+            missing = None
+            if column in files and vectors.load(files[column]):
+                ids = np.array([r[0] for r in self.conn.execute(
+                    f"SELECT id FROM docs WHERE {column} IS NOT NULL")], dtype=np.uint64)
+                have = np.asarray(vectors.index.keys, dtype=np.uint64)
+                extra = np.setdiff1d(have, ids)
+                if len(extra):
+                    vectors.index.remove(extra)
+                missing = np.setdiff1d(ids, have)
+                if len(missing) or len(extra):
+                    logger.info("story index: %s vectors loaded from %s, %d added and %d dropped to match "
+                                "the database", column, files[column], len(missing), len(extra))
+                if not len(missing):
+                    continue
             cur = self.conn.execute(f"SELECT id, {column} FROM docs WHERE {column} IS NOT NULL ORDER BY id")
             while True:
                 rows = cur.fetchmany(4096)
@@ -213,7 +270,11 @@ class DedupStore:
                     break
                 keys = np.array([r[0] for r in rows], dtype=np.uint64)
                 vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), vectors.ndim)
-                vectors.index.add(keys, vecs.astype(np.float32))
+                if missing is not None:
+                    wanted = np.isin(keys, missing)
+                    keys, vecs = keys[wanted], vecs[wanted]
+                if len(keys):
+                    vectors.index.add(keys, vecs.astype(np.float32))
 
     # -- lookups -----------------------------------------------------------------------------------
     def assignment(self, article_id: str) -> tuple | None:
@@ -401,4 +462,11 @@ class DedupStore:
         self.n_docs = int(self._meta("n_docs") or 0)
 
     def close(self) -> None:
+        """Close the database, saving the neighbour indexes first so that the next open need not
+        rebuild them (a failure to save only costs that rebuild)."""
+        try:
+            for _, vectors, path in self._files:
+                vectors.save(path)
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
+            logger.warning("story index: could not save the neighbour index (%s); the next run rebuilds it", exc)
         self.conn.close()
