@@ -402,20 +402,24 @@ def test_the_neighbour_index_is_saved_on_close_and_caught_up_after_a_run_that_di
     rail_story = stable_id("story:" + make("rail", RAIL).article_id)
     assert rewrite.story_id == rail_story
 
+    stale = [tmp_path / "vectors-use-0123456789abcdef.usearch", tmp_path / "vectors-e5-feedc0de.usearch.tmp"]
+    for path in stale:
+        path.write_bytes(b"another database's, or a save cut short")
     for path in tmp_path.glob("vectors-use-*.usearch"):
-        path.write_bytes(b"not an index")
+        if path not in stale:
+            path.write_bytes(b"not an index")
     caplog.clear()
     with caplog.at_level("INFO", logger="ingest.stories.store"):
         rebuilt = StoryIndex(str(tmp_path), settings)
     assert any("could not load" in r.getMessage() for r in caplog.records)
     assert sorted(int(k) for k in np.asarray(rebuilt.store.use.index.keys)) == committed_ids("use")
+    assert not any(path.exists() for path in stale)
     rebuilt.close()
+    assert len(list(tmp_path.glob("vectors-*"))) == 2
 
 
 def test_lexical_cosines_are_symmetric_and_match_a_direct_computation():
     import math
-
-    import numpy as np
 
     from ingest.stories.similarity import lexical_cosines, lexical_terms, lexical_vector
 

@@ -240,8 +240,18 @@ class DedupStore:
             self.conn.execute("INSERT INTO meta (key, value) VALUES ('vectors_token', ?)", (token,))
             self.conn.commit()
         base = os.path.dirname(self.path)
-        return [(column, vectors, os.path.join(base, f"vectors-{column}-{token}.usearch"))
-                for column, vectors in (("use", self.use), ("e5", self.e5))]
+        files = [(column, vectors, os.path.join(base, f"vectors-{column}-{token}.usearch"))
+                 for column, vectors in (("use", self.use), ("e5", self.e5))]
+        ours = {os.path.basename(path) for _, _, path in files}
+        for name in os.listdir(base):
+            # another database's files (one moved away to rebuild) and a save cut short
+            if name.startswith(("vectors-use-", "vectors-e5-")) and ".usearch" in name and name not in ours:
+                try:
+                    os.remove(os.path.join(base, name))
+                    logger.info("story index: removed %s (not this database's)", name)
+                except OSError:
+                    pass
+        return files
 
     def _load_vectors(self) -> None:
         """Load the saved neighbour indexes and bring them up to the committed docs, or rebuild them
