@@ -229,9 +229,10 @@ class DedupStore:
     def models(self) -> str:
         return self._meta("models") or ""
 
-    def _vector_files(self) -> list[tuple[str, _Vectors, str]]:
+    def _prepare_vector_files(self) -> list[tuple[str, _Vectors, str]]:
         """(column, index, saved file) per model; the file name carries a token made with this
-        database, so a file left beside a database made later is never taken for its own."""
+        database (stored in ``meta`` on first use), so a file left beside a database made later is
+        never taken for its own; such files, and saves cut short, are removed."""
         if self.path == ":memory:":
             return []
         token = self._meta("vectors_token")
@@ -256,7 +257,7 @@ class DedupStore:
     def _load_vectors(self) -> None:
         """Load the saved neighbour indexes and bring them up to the committed docs, or rebuild them
         from the committed docs."""
-        self._files = self._vector_files()
+        self._files = self._prepare_vector_files()
         files = {column: path for column, _, path in self._files}
         for column, vectors in (("use", self.use), ("e5", self.e5)):
             missing = None
